@@ -1,0 +1,1 @@
+"""People: users (email login), their roles, lender and borrower profiles, field partners and their staff."""

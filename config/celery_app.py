@@ -1,0 +1,31 @@
+"""The Celery application: configured from Django settings, tasks discovered in the installed apps."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+app = Celery("lending")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_time_limit=30 * 60,
+    task_soft_time_limit=25 * 60,
+    result_expires=60 * 60 * 24,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+    beat_schedule={
+        # A nightly proof that the ledger's cached balances still equal its log.
+        "reconcile-ledger-nightly": {
+            "task": "lending.jobs.tasks.reconcile_ledger",
+            "schedule": crontab(hour=2, minute=15),
+        },
+    },
+)
+app.autodiscover_tasks(["lending.jobs"])

@@ -1,0 +1,3 @@
+"""Local development settings: the base defaults as they are (SQLite, filesystem broker, DEBUG on)."""
+
+from config.settings.base import *  # noqa: F403

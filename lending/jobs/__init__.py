@@ -1,0 +1,1 @@
+"""Celery tasks (thin: ids in, a service call) and the close-of-business steps."""

@@ -1,0 +1,337 @@
+"""Posting to the ledger: open accounts, post balanced journals idempotently, reverse them.
+
+Invariants kept here, and checked again by `reconcile`:
+- a journal is all or nothing: its row, its transfers and its balance updates share one transaction;
+- an idempotency key names one journal forever: replaying it returns that journal and writes
+  nothing; reusing it for different content raises IdempotencyConflict;
+- accounts are locked in primary-key order before any transfer row is written, so concurrent
+  postings never deadlock and transfer ids on one account follow the order its balance changed;
+- a bounded account never crosses its bound: checked here under the lock, and by a CHECK
+  constraint in the database should anything bypass this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from lending.ledger.chart import CHART, AccountType, Bound, account_code
+from lending.ledger.errors import (
+    AlreadyReversed,
+    CurrencyMismatch,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidJournal,
+)
+from lending.ledger.models import Journal, LedgerAccount, Transfer
+from lending.money import MoneyError, check_currency, check_minor
+
+logger = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = Journal._meta.get_field("idempotency_key").max_length or 200
+DEADLOCK_RETRIES = 3
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One transfer of a journal to be posted: `amount_cents` from `debit` to `credit`."""
+
+    debit: LedgerAccount
+    credit: LedgerAccount
+    amount_cents: int
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def account_open(
+    *, account_type: AccountType, currency: str, ref: str = "", holder: Any = None, name: str = ""
+) -> LedgerAccount:
+    """Open the account of this type, currency and holder, or return it if it exists (race-safe)."""
+    check_currency(currency)
+    rule = CHART[account_type]
+    account, _ = LedgerAccount.objects.get_or_create(
+        code=account_code(account_type, currency, ref),
+        defaults={
+            "type": account_type,
+            "currency": currency,
+            "normal_side": rule.normal_side,
+            "bound": rule.bound,
+            "holder": holder,
+            "name": name or rule.label,
+        },
+    )
+    return account
+
+
+def platform_account(account_type: AccountType, currency: str) -> LedgerAccount:
+    """A platform-wide account (processor cash, fee income, credit losses, suspense)."""
+    return account_open(account_type=account_type, currency=currency)
+
+
+def lender_wallet(*, user: Any, currency: str) -> LedgerAccount:
+    """A lender's wallet in one currency: their available credit, which can never go negative."""
+    return account_open(
+        account_type=AccountType.LENDER_WALLET,
+        currency=currency,
+        ref=f"lender:{user.pk}",  # keep in step with selectors.lender_wallet_find
+        holder=user,
+        name=f"Wallet of {user.email}",
+    )
+
+
+# --- journals ----------------------------------------------------------------------------------
+
+
+def journal_post(
+    *,
+    idempotency_key: str,
+    kind: str,
+    lines: Sequence[Line],
+    effective_at: datetime | None = None,
+    description: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Journal:
+    """Post a balanced journal once per idempotency key and return it (the original, on a replay)."""
+    _check_key(idempotency_key)
+    if not kind or len(kind) > 40:
+        raise InvalidJournal("kind must be 1 to 40 characters")
+    _check_lines(lines)
+    fingerprint = _fingerprint(kind, [(ln.debit.pk, ln.credit.pk, ln.amount_cents) for ln in lines])
+    return _post_once(
+        idempotency_key,
+        fingerprint,
+        lambda: _write(
+            key=idempotency_key,
+            kind=kind,
+            fingerprint=fingerprint,
+            triples=[(ln.debit.pk, ln.credit.pk, ln.amount_cents) for ln in lines],
+            effective_at=effective_at or timezone.now(),
+            description=description[:255],
+            metadata=metadata or {},
+            reverses=None,
+        ),
+    )
+
+
+def journal_reverse(
+    *, journal: Journal, idempotency_key: str, reason: str, effective_at: datetime | None = None
+) -> Journal:
+    """Post the mirror image of `journal` (every transfer swapped), once; the original stays as it was."""
+    _check_key(idempotency_key)
+    if not reason.strip():
+        raise InvalidJournal("a reversal needs a reason")
+    if journal.reverses_id is not None:
+        raise AlreadyReversed(f"journal {journal.pk} is itself a reversal; post a new journal instead")
+    triples = [(t.credit_account_id, t.debit_account_id, t.amount_cents) for t in journal.transfers.order_by("id")]
+    fingerprint = _fingerprint("reversal", triples)
+
+    def write() -> Journal:
+        if Journal.objects.filter(reverses=journal).exists():
+            raise AlreadyReversed(f"journal {journal.pk} was already reversed")
+        return _write(
+            key=idempotency_key,
+            kind="reversal",
+            fingerprint=fingerprint,
+            triples=triples,
+            effective_at=effective_at or timezone.now(),
+            description=f"Reversal of journal {journal.pk}: {reason}"[:255],
+            metadata={"reason": reason},
+            reverses=journal,
+        )
+
+    try:
+        return _post_once(idempotency_key, fingerprint, write)
+    except IntegrityError:
+        # A concurrent reversal under another key won the one-reversal-per-journal constraint.
+        if Journal.objects.filter(reverses=journal).exists():
+            raise AlreadyReversed(f"journal {journal.pk} was already reversed") from None
+        raise
+
+
+# --- internals ---------------------------------------------------------------------------------
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise InvalidJournal(f"idempotency_key must be a non-blank string of at most {MAX_KEY_LENGTH} characters")
+
+
+def _check_lines(lines: Sequence[Line]) -> None:
+    if not lines:
+        raise InvalidJournal("a journal needs at least one transfer")
+    for number, line in enumerate(lines, start=1):
+        try:
+            check_minor(line.amount_cents, positive=True)
+        except MoneyError as exc:
+            raise InvalidJournal(f"line {number}: {exc}") from None
+        if line.debit.pk is None or line.credit.pk is None:
+            raise InvalidJournal(f"line {number}: both accounts must be opened first")
+        if line.debit.pk == line.credit.pk:
+            raise InvalidJournal(f"line {number}: debit and credit are the same account ({line.debit.code})")
+
+
+def _fingerprint(kind: str, triples: Sequence[tuple[int, int, int]]) -> str:
+    text = kind + "|" + ";".join(f"{d}>{c}:{a}" for d, c, a in triples)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _post_once(key: str, fingerprint: str, write: Callable[[], Journal]) -> Journal:
+    """Return the journal already posted under `key`, or write it; a concurrent twin loses cleanly."""
+    existing = _replay(key, fingerprint)
+    if existing is not None:
+        return existing
+    try:
+        return _retry_deadlocks(write)
+    except IntegrityError:
+        # Most likely a concurrent posting with the same key committed first: the unique index
+        # made us wait for it, then refused our row. Anything else is re-raised unchanged.
+        existing = _replay(key, fingerprint)
+        if existing is None:
+            raise
+        return existing
+
+
+def _replay(key: str, fingerprint: str) -> Journal | None:
+    existing = Journal.objects.filter(idempotency_key=key).first()
+    if existing is not None and existing.fingerprint != fingerprint:
+        raise IdempotencyConflict(key)
+    return existing
+
+
+def _retry_deadlocks(write: Callable[[], T]) -> T:
+    """Retry a whole posting the database chose as a deadlock or serialization victim.
+
+    Only possible when we own the transaction: inside a caller's atomic block the error must
+    propagate so the caller's whole unit of work is retried or abandoned together.
+    """
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        try:
+            return write()
+        except OperationalError as exc:
+            retryable = getattr(getattr(exc, "__cause__", None), "sqlstate", None) in {"40P01", "40001"}
+            if not retryable or connection.in_atomic_block or attempt == DEADLOCK_RETRIES:
+                raise
+            logger.warning("ledger posting retried after %s (attempt %d)", exc, attempt)
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _write(
+    *,
+    key: str,
+    kind: str,
+    fingerprint: str,
+    triples: Sequence[tuple[int, int, int]],
+    effective_at: datetime,
+    description: str,
+    metadata: dict[str, Any],
+    reverses: Journal | None,
+) -> Journal:
+    journal = Journal.objects.create(
+        idempotency_key=key,
+        kind=kind,
+        description=description,
+        effective_at=effective_at,
+        fingerprint=fingerprint,
+        reverses=reverses,
+        metadata=metadata,
+    )
+    deltas = _deltas(triples)
+    accounts = _lock(sorted(deltas))
+    _check_currencies(triples, accounts)
+    _check_bounds(deltas, accounts)
+    Transfer.objects.bulk_create(
+        [
+            Transfer(
+                journal=journal,
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount_cents=amount,
+                currency=accounts[debit].currency,
+            )
+            for debit, credit, amount in triples
+        ]
+    )
+    _apply(deltas)
+    return journal
+
+
+def _deltas(triples: Sequence[tuple[int, int, int]]) -> dict[int, tuple[int, int]]:
+    """Per account: (debits to add, credits to add)."""
+    deltas: dict[int, tuple[int, int]] = {}
+    for debit, credit, amount in triples:
+        d, c = deltas.get(debit, (0, 0))
+        deltas[debit] = (d + amount, c)
+        d, c = deltas.get(credit, (0, 0))
+        deltas[credit] = (d, c + amount)
+    return deltas
+
+
+def _lock(account_ids: list[int]) -> dict[int, LedgerAccount]:
+    """Lock the accounts in primary-key order (so two postings can never wait on each other in a cycle)."""
+    rows = (
+        LedgerAccount.objects.select_for_update()
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+        .only("pk", "code", "currency", "bound", "debits_posted_cents", "credits_posted_cents")
+    )
+    accounts = {a.pk: a for a in rows}
+    missing = set(account_ids) - accounts.keys()
+    if missing:
+        raise InvalidJournal(f"unknown ledger account(s): {sorted(missing)}")
+    return accounts
+
+
+def _check_currencies(triples: Sequence[tuple[int, int, int]], accounts: dict[int, LedgerAccount]) -> None:
+    for debit, credit, _ in triples:
+        if accounts[debit].currency != accounts[credit].currency:
+            raise CurrencyMismatch(
+                f"{accounts[debit].code} is in {accounts[debit].currency}, "
+                f"{accounts[credit].code} in {accounts[credit].currency}"
+            )
+
+
+def _check_bounds(deltas: dict[int, tuple[int, int]], accounts: dict[int, LedgerAccount]) -> None:
+    for account_id, (add_debits, add_credits) in deltas.items():
+        account = accounts[account_id]
+        debits = account.debits_posted_cents + add_debits
+        credits = account.credits_posted_cents + add_credits
+        if account.bound == Bound.DEBITS_LE_CREDITS and debits > credits:
+            available = account.credits_posted_cents - account.debits_posted_cents
+            requested = add_debits - add_credits
+        elif account.bound == Bound.CREDITS_LE_DEBITS and credits > debits:
+            available = account.debits_posted_cents - account.credits_posted_cents
+            requested = add_credits - add_debits
+        else:
+            continue
+        raise InsufficientFunds(
+            account_code=account.code, available_cents=available, requested_cents=requested, currency=account.currency
+        )
+
+
+def _apply(deltas: dict[int, tuple[int, int]]) -> None:
+    """Add every account's deltas in one set-based UPDATE (the rows are already locked)."""
+    table = LedgerAccount._meta.db_table
+    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(deltas))
+    params: list[int] = []
+    for account_id, (add_debits, add_credits) in deltas.items():
+        params += [account_id, add_debits, add_credits]
+    with connection.cursor() as cursor:
+        # VALUES columns are called column1..3 by both PostgreSQL and SQLite.
+        cursor.execute(
+            f"UPDATE {table} SET debits_posted_cents = {table}.debits_posted_cents + delta.column2, "
+            f"credits_posted_cents = {table}.credits_posted_cents + delta.column3 "
+            f"FROM (VALUES {values}) AS delta WHERE {table}.id = delta.column1",
+            params,
+        )
+        if cursor.rowcount != len(deltas):
+            raise InvalidJournal("a ledger account vanished while posting")

@@ -1,0 +1,86 @@
+"""Build a small demo through the services: staff, lenders with funded wallets, a field partner, a borrower.
+
+Running it again changes nothing: people are found by email and every journal has a fixed key.
+The names are invented; no real borrower or lender appears here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts import services as people
+from accounts.models import BorrowerProfile, FieldPartner, User
+from lending.ledger.chart import AccountType
+from lending.ledger.services import Line, journal_post, lender_wallet, platform_account
+
+DEMO_PASSWORD = "lend-a-hand-demo"  # demo logins only; printed by `make run`
+
+LENDERS = [
+    # email, full name, country, demo deposit in minor units
+    ("amara@demo.lend", "Amara Okafor", "GB", 50_000),
+    ("bruno@demo.lend", "Bruno Esteves", "PT", 25_000),
+    ("chen@demo.lend", "Chen Wei", "CA", 100_000),
+]
+ADMIN = ("admin@demo.lend", "Dana Admin")
+PARTNER = ("Lake Victoria Microfinance (demo)", "UG")
+PARTNER_STAFF = ("officer@demo.lend", "Esther Nakato", "Loan officer")
+BORROWER = ("farida@demo.lend", "Farida Namusoke", "UG", "Jinja")
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    note: str
+
+
+def _user(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()
+
+
+@transaction.atomic
+def build_demo() -> list[DemoLogin]:
+    """Create (or find) the demo people and fund the lenders' wallets once; return the logins."""
+    currency = settings.PLATFORM_CURRENCY
+    logins = []
+
+    admin = _user(ADMIN[0]) or User.objects.create_superuser(email=ADMIN[0], password=DEMO_PASSWORD, full_name=ADMIN[1])
+    logins.append(DemoLogin(admin.email, "platform staff", "admin site at /admin/"))
+
+    cash = platform_account(AccountType.PROCESSOR_CASH, currency)
+    for email, name, country, deposit_cents in LENDERS:
+        lender = _user(email) or people.lender_register(
+            email=email, password=DEMO_PASSWORD, full_name=name, country=country
+        )
+        wallet = lender_wallet(user=lender, currency=currency)
+        journal_post(
+            idempotency_key=f"demo:deposit:{email}",
+            kind="deposit",
+            lines=[Line(debit=cash, credit=wallet, amount_cents=deposit_cents)],
+            description="Demo card deposit",
+        )
+        logins.append(DemoLogin(email, "lender", f"wallet funded with {deposit_cents // 100} {currency}"))
+
+    partner = FieldPartner.objects.filter(name=PARTNER[0]).first() or people.field_partner_create(
+        name=PARTNER[0], country=PARTNER[1], risk_rating="3.5"
+    )
+    if not _user(PARTNER_STAFF[0]):
+        people.partner_staff_add(
+            partner=partner,
+            email=PARTNER_STAFF[0],
+            password=DEMO_PASSWORD,
+            full_name=PARTNER_STAFF[1],
+            title=PARTNER_STAFF[2],
+        )
+    logins.append(DemoLogin(PARTNER_STAFF[0], "field-partner staff", partner.name))
+
+    email, name, country, town = BORROWER
+    if not BorrowerProfile.objects.filter(user__email__iexact=email).exists():
+        people.borrower_create(
+            display_name=name, country=country, town=town, partner=partner, email=email, password=DEMO_PASSWORD
+        )
+    logins.append(DemoLogin(email, "borrower", f"through {partner.name}"))
+    return logins

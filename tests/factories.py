@@ -21,7 +21,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 class LenderFactory(UserFactory):
     role = Role.LENDER
     profile = factory.RelatedFactory(
-        "tests.factories.LenderProfileFactory", factory_related_name="user", display_name=factory.SelfAttribute("..full_name")
+        "tests.factories.LenderProfileFactory",
+        factory_related_name="user",
+        display_name=factory.SelfAttribute("..full_name"),
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from lending.ledger import sql
 from lending.ledger.chart import CHART, AccountType, Bound, account_code
 from lending.ledger.errors import (
     AlreadyReversed,
@@ -30,7 +31,7 @@ from lending.ledger.errors import (
     InsufficientFunds,
     InvalidJournal,
 )
-from lending.ledger.models import Journal, LedgerAccount, Transfer
+from lending.ledger.models import Journal, LedgerAccount
 from lending.money import MoneyError, check_currency, check_minor
 
 logger = logging.getLogger(__name__)
@@ -106,9 +107,7 @@ def journal_post(
         raise InvalidJournal("kind must be 1 to 40 characters")
     _check_lines(lines)
     fingerprint = _fingerprint(kind, [(ln.debit.pk, ln.credit.pk, ln.amount_cents) for ln in lines])
-    return _post_once(
-        idempotency_key,
-        fingerprint,
+    return _retry_deadlocks(
         lambda: _write(
             key=idempotency_key,
             kind=kind,
@@ -135,7 +134,10 @@ def journal_reverse(
     fingerprint = _fingerprint("reversal", triples)
 
     def write() -> Journal:
-        if Journal.objects.filter(reverses=journal).exists():
+        twin = Journal.objects.filter(reverses=journal).first()
+        if twin is not None and twin.idempotency_key == idempotency_key:
+            return _replay(idempotency_key, fingerprint)
+        if twin is not None:
             raise AlreadyReversed(f"journal {journal.pk} was already reversed")
         return _write(
             key=idempotency_key,
@@ -149,7 +151,7 @@ def journal_reverse(
         )
 
     try:
-        return _post_once(idempotency_key, fingerprint, write)
+        return _retry_deadlocks(write)
     except IntegrityError:
         # A concurrent reversal under another key won the one-reversal-per-journal constraint.
         if Journal.objects.filter(reverses=journal).exists():
@@ -184,25 +186,10 @@ def _fingerprint(kind: str, triples: Sequence[tuple[int, int, int]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _post_once(key: str, fingerprint: str, write: Callable[[], Journal]) -> Journal:
-    """Return the journal already posted under `key`, or write it; a concurrent twin loses cleanly."""
-    existing = _replay(key, fingerprint)
-    if existing is not None:
-        return existing
-    try:
-        return _retry_deadlocks(write)
-    except IntegrityError:
-        # Most likely a concurrent posting with the same key committed first: the unique index
-        # made us wait for it, then refused our row. Anything else is re-raised unchanged.
-        existing = _replay(key, fingerprint)
-        if existing is None:
-            raise
-        return existing
-
-
-def _replay(key: str, fingerprint: str) -> Journal | None:
-    existing = Journal.objects.filter(idempotency_key=key).first()
-    if existing is not None and existing.fingerprint != fingerprint:
+def _replay(key: str, fingerprint: str) -> Journal:
+    """The journal already posted under `key`, if its content is the same; else IdempotencyConflict."""
+    existing = Journal.objects.get(idempotency_key=key)
+    if existing.fingerprint != fingerprint:
         raise IdempotencyConflict(key)
     return existing
 
@@ -236,32 +223,41 @@ def _write(
     metadata: dict[str, Any],
     reverses: Journal | None,
 ) -> Journal:
-    journal = Journal.objects.create(
+    created_at = timezone.now()
+    journal_id = sql.insert_journal(
+        key=key,
+        kind=kind,
+        description=description,
+        effective_at=effective_at,
+        created_at=created_at,
+        fingerprint=fingerprint,
+        reverses_id=reverses.pk if reverses else None,
+        metadata=metadata,
+    )
+    if journal_id is None:
+        return _replay(key, fingerprint)
+    deltas = _deltas(triples)
+    accounts = sql.lock_accounts(list(deltas))  # before any transfer row: ids then follow lock order
+    if len(accounts) != len(deltas):
+        raise InvalidJournal(f"unknown ledger account(s): {sorted(set(deltas) - accounts.keys())}")
+    _check_currencies(triples, accounts)
+    _check_bounds(deltas, accounts)
+    sql.insert_transfers(journal_id, [(d, c, amount, accounts[d].currency) for d, c, amount in triples])
+    if sql.add_to_balances(deltas) != len(deltas):
+        raise InvalidJournal("a ledger account vanished while posting")
+    journal = Journal(
+        id=journal_id,
         idempotency_key=key,
         kind=kind,
         description=description,
         effective_at=effective_at,
+        created_at=created_at,
         fingerprint=fingerprint,
         reverses=reverses,
         metadata=metadata,
     )
-    deltas = _deltas(triples)
-    accounts = _lock(sorted(deltas))
-    _check_currencies(triples, accounts)
-    _check_bounds(deltas, accounts)
-    Transfer.objects.bulk_create(
-        [
-            Transfer(
-                journal=journal,
-                debit_account_id=debit,
-                credit_account_id=credit,
-                amount_cents=amount,
-                currency=accounts[debit].currency,
-            )
-            for debit, credit, amount in triples
-        ]
-    )
-    _apply(deltas)
+    journal._state.adding = False
+    journal._state.db = connection.alias
     return journal
 
 
@@ -276,22 +272,7 @@ def _deltas(triples: Sequence[tuple[int, int, int]]) -> dict[int, tuple[int, int
     return deltas
 
 
-def _lock(account_ids: list[int]) -> dict[int, LedgerAccount]:
-    """Lock the accounts in primary-key order (so two postings can never wait on each other in a cycle)."""
-    rows = (
-        LedgerAccount.objects.select_for_update()
-        .filter(pk__in=account_ids)
-        .order_by("pk")
-        .only("pk", "code", "currency", "bound", "debits_posted_cents", "credits_posted_cents")
-    )
-    accounts = {a.pk: a for a in rows}
-    missing = set(account_ids) - accounts.keys()
-    if missing:
-        raise InvalidJournal(f"unknown ledger account(s): {sorted(missing)}")
-    return accounts
-
-
-def _check_currencies(triples: Sequence[tuple[int, int, int]], accounts: dict[int, LedgerAccount]) -> None:
+def _check_currencies(triples: Sequence[tuple[int, int, int]], accounts: dict[int, sql.LockedAccount]) -> None:
     for debit, credit, _ in triples:
         if accounts[debit].currency != accounts[credit].currency:
             raise CurrencyMismatch(
@@ -300,7 +281,7 @@ def _check_currencies(triples: Sequence[tuple[int, int, int]], accounts: dict[in
             )
 
 
-def _check_bounds(deltas: dict[int, tuple[int, int]], accounts: dict[int, LedgerAccount]) -> None:
+def _check_bounds(deltas: dict[int, tuple[int, int]], accounts: dict[int, sql.LockedAccount]) -> None:
     for account_id, (add_debits, add_credits) in deltas.items():
         account = accounts[account_id]
         debits = account.debits_posted_cents + add_debits
@@ -316,22 +297,3 @@ def _check_bounds(deltas: dict[int, tuple[int, int]], accounts: dict[int, Ledger
         raise InsufficientFunds(
             account_code=account.code, available_cents=available, requested_cents=requested, currency=account.currency
         )
-
-
-def _apply(deltas: dict[int, tuple[int, int]]) -> None:
-    """Add every account's deltas in one set-based UPDATE (the rows are already locked)."""
-    table = LedgerAccount._meta.db_table
-    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(deltas))
-    params: list[int] = []
-    for account_id, (add_debits, add_credits) in deltas.items():
-        params += [account_id, add_debits, add_credits]
-    with connection.cursor() as cursor:
-        # VALUES columns are called column1..3 by both PostgreSQL and SQLite.
-        cursor.execute(
-            f"UPDATE {table} SET debits_posted_cents = {table}.debits_posted_cents + delta.column2, "
-            f"credits_posted_cents = {table}.credits_posted_cents + delta.column3 "
-            f"FROM (VALUES {values}) AS delta WHERE {table}.id = delta.column1",
-            params,
-        )
-        if cursor.rowcount != len(deltas):
-            raise InvalidJournal("a ledger account vanished while posting")

@@ -164,11 +164,6 @@ def test_lender_register_refuses_a_bad_email_and_writes_nothing(email):
     assert _rows() == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: accounts.services._new_user lets validate_email's field-less ValidationError escape; "
-    "it does not name the 'email' field",
-    strict=True,
-)
 @pytest.mark.django_db
 def test_lender_register_names_the_email_field_when_the_email_is_bad():
     with pytest.raises(ValidationError) as exc_info:
@@ -209,11 +204,6 @@ def test_lender_register_refuses_a_weak_password_and_writes_nothing(password, me
     assert _rows() == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: accounts.services._new_user lets validate_password's field-less ValidationError escape; "
-    "it does not name the 'password' field",
-    strict=True,
-)
 @pytest.mark.django_db
 def test_lender_register_names_the_password_field_when_the_password_is_weak():
     with pytest.raises(ValidationError) as exc_info:
@@ -222,12 +212,6 @@ def test_lender_register_names_the_password_field_when_the_password_is_weak():
     assert list(exc_info.value.message_dict) == ["password"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: _new_user passes full_name to validate_password, but AUTH_PASSWORD_VALIDATORS keeps "
-    "UserAttributeSimilarityValidator's default attributes (username, first_name, last_name, email), "
-    "so a password built from the user's full name is accepted",
-    strict=True,
-)
 @pytest.mark.django_db
 def test_lender_register_refuses_a_password_similar_to_the_full_name():
     before = _rows()
@@ -239,11 +223,6 @@ def test_lender_register_refuses_a_password_similar_to_the_full_name():
     assert _rows() == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: lender_register never checks `country`; 'GBR' or '1X' is stored in the 2-letter ISO "
-    "column (SQLite keeps it, PostgreSQL raises DataError) instead of a ValidationError naming 'country'",
-    strict=True,
-)
 @pytest.mark.django_db
 @pytest.mark.parametrize("country", ["GBR", "1X"])
 def test_lender_register_refuses_a_bad_country_code_and_writes_nothing(country):
@@ -275,9 +254,9 @@ def test_field_partner_create_stores_a_trimmed_name_and_upper_cased_country():
     ("kwargs", "expected"),
     [
         ({"name": "   ", "country": "UG"}, {"name": ["A field partner needs a name."]}),
-        ({"name": "Lake MF", "country": "UGA"}, {"country": ["Use a two-letter ISO 3166 country code."]}),
-        ({"name": "Lake MF", "country": "U1"}, {"country": ["Use a two-letter ISO 3166 country code."]}),
-        ({"name": "Lake MF", "country": ""}, {"country": ["Use a two-letter ISO 3166 country code."]}),
+        ({"name": "Lake MF", "country": "UGA"}, {"country": ["Use a two-letter ISO 3166 country code, such as KE."]}),
+        ({"name": "Lake MF", "country": "U1"}, {"country": ["Use a two-letter ISO 3166 country code, such as KE."]}),
+        ({"name": "Lake MF", "country": ""}, {"country": ["Use a two-letter ISO 3166 country code, such as KE."]}),
     ],
 )
 def test_field_partner_create_refuses_bad_input_and_writes_nothing(kwargs, expected):
@@ -302,20 +281,23 @@ def test_field_partner_create_refuses_a_name_differing_only_by_case():
     assert _rows() == before
 
 
-@pytest.mark.xfail(
-    reason="BUG: field_partner_create never checks risk_rating; '7.5' reaches the database CHECK "
-    "constraint and raises IntegrityError instead of a ValidationError naming 'risk_rating'",
-    strict=True,
-)
 @pytest.mark.django_db
-def test_field_partner_create_refuses_a_risk_rating_above_five_and_writes_nothing():
+@pytest.mark.parametrize("rating", ["7.5", "-1", "2.55", "abc", "NaN"])
+def test_field_partner_create_refuses_a_risk_rating_outside_0_to_5_and_writes_nothing(rating):
     before = _rows()
 
     with pytest.raises(ValidationError) as exc_info:
-        services.field_partner_create(name="Lake MF", country="UG", risk_rating="7.5")
+        services.field_partner_create(name="Lake MF", country="UG", risk_rating=rating)
 
     assert list(exc_info.value.message_dict) == ["risk_rating"]
     assert _rows() == before
+
+
+@pytest.mark.django_db
+def test_field_partner_create_keeps_a_valid_risk_rating():
+    partner = services.field_partner_create(name="Lake MF", country="ug", risk_rating="3.5")
+    partner.refresh_from_db()
+    assert (str(partner.risk_rating), partner.country) == ("3.5", "UG")
 
 
 # --- partner_staff_add --------------------------------------------------------------------------
@@ -417,10 +399,13 @@ def test_borrower_create_with_an_email_and_no_password_cannot_log_in_yet():
             {"display_name": "", "country": "UG", "email": "farida@example.org", "password": GOOD_PASSWORD},
             {"display_name": ["A borrower needs a name."]},
         ),
-        ({"display_name": "Farida", "country": "UGA"}, {"country": ["Use a two-letter ISO 3166 country code."]}),
+        (
+            {"display_name": "Farida", "country": "UGA"},
+            {"country": ["Use a two-letter ISO 3166 country code, such as KE."]},
+        ),
         (
             {"display_name": "Farida", "country": "9G", "email": "farida@example.org", "password": GOOD_PASSWORD},
-            {"country": ["Use a two-letter ISO 3166 country code."]},
+            {"country": ["Use a two-letter ISO 3166 country code, such as KE."]},
         ),
     ],
 )

@@ -15,11 +15,7 @@ from typing import Any
 from django.db import connection
 
 from lending.ledger.chart import Bound
-from lending.ledger.models import Journal, LedgerAccount, Transfer
-
-ACCOUNT = LedgerAccount._meta.db_table
-JOURNAL = Journal._meta.db_table
-TRANSFER = Transfer._meta.db_table
+from lending.ledger.sql import ACCOUNT, JOURNAL, TRANSFER
 
 
 @dataclass(frozen=True, slots=True)

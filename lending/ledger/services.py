@@ -223,17 +223,17 @@ def _write(
     metadata: dict[str, Any],
     reverses: Journal | None,
 ) -> Journal:
-    created_at = timezone.now()
-    journal_id = sql.insert_journal(
-        key=key,
+    journal = Journal(
+        idempotency_key=key,
         kind=kind,
         description=description,
         effective_at=effective_at,
-        created_at=created_at,
+        created_at=timezone.now(),
         fingerprint=fingerprint,
-        reverses_id=reverses.pk if reverses else None,
+        reverses=reverses,
         metadata=metadata,
     )
+    journal_id = sql.insert_journal(journal)
     if journal_id is None:
         return _replay(key, fingerprint)
     deltas = _deltas(triples)
@@ -245,17 +245,7 @@ def _write(
     sql.insert_transfers(journal_id, [(d, c, amount, accounts[d].currency) for d, c, amount in triples])
     if sql.add_to_balances(deltas) != len(deltas):
         raise InvalidJournal("a ledger account vanished while posting")
-    journal = Journal(
-        id=journal_id,
-        idempotency_key=key,
-        kind=kind,
-        description=description,
-        effective_at=effective_at,
-        created_at=created_at,
-        fingerprint=fingerprint,
-        reverses=reverses,
-        metadata=metadata,
-    )
+    journal.pk = journal_id
     journal._state.adding = False
     journal._state.db = connection.alias
     return journal

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from django.db import connection
 
@@ -32,18 +30,8 @@ class LockedAccount:
     credits_posted_cents: int
 
 
-def insert_journal(
-    *,
-    key: str,
-    kind: str,
-    description: str,
-    effective_at: datetime,
-    created_at: datetime,
-    fingerprint: str,
-    reverses_id: int | None,
-    metadata: dict[str, Any],
-) -> int | None:
-    """Insert the journal row and return its id, or None if the key is taken (by a committed twin).
+def insert_journal(journal: Journal) -> int | None:
+    """Insert the (unsaved) journal row and return its id, or None if its key is taken by a committed twin.
 
     A concurrent twin that has not committed yet makes this statement wait for it, so the key is
     decided exactly once: by the first transaction to commit.
@@ -54,8 +42,8 @@ def insert_journal(
             f"INSERT INTO {JOURNAL} (idempotency_key, kind, description, effective_at, created_at, fingerprint, "
             "reverses_id, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-            [key, kind, description, adapt(effective_at), adapt(created_at), fingerprint, reverses_id,
-             json.dumps(metadata)],
+            [journal.idempotency_key, journal.kind, journal.description, adapt(journal.effective_at),
+             adapt(journal.created_at), journal.fingerprint, journal.reverses_id, json.dumps(journal.metadata)],
         )  # fmt: skip
         row = cursor.fetchone()
     return None if row is None else int(row[0])

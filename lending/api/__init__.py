@@ -1,0 +1,1 @@
+"""The REST API (v1): DRF serializers and views, thin over services and selectors."""

@@ -1,0 +1,66 @@
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}; never a 500 for bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from lending.ledger.errors import IdempotencyConflict, InsufficientFunds, LedgerError
+from lending.money import MoneyError
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    """DRF's nested error detail as {"field": ["message", ...]}; nested fields joined with dots."""
+    fields: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and value and all(isinstance(v, (dict, list)) for v in value):
+            for index, inner in enumerate(value):
+                walk(f"{prefix}.{index}" if prefix else str(index), inner)
+        else:
+            messages = value if isinstance(value, list) else [value]
+            fields.setdefault(prefix or "non_field_errors", []).extend(str(m) for m in messages)
+
+    walk("", detail)
+    return fields
+
+
+def error_response(
+    *, code: str, message: str, http_status: int, fields: dict[str, list[str]] | None = None
+) -> Response:
+    return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, status=http_status)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Map every known failure to the one shape; unknown exceptions still become Django's 500."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, IdempotencyConflict):
+        return error_response(code="idempotency_conflict", message=str(exc), http_status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, InsufficientFunds):
+        return error_response(code="insufficient_funds", message=str(exc), http_status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, (LedgerError, MoneyError)):
+        return error_response(code="invalid", message=str(exc), http_status=status.HTTP_400_BAD_REQUEST)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        names = ", ".join(sorted(fields))
+        return error_response(
+            code="invalid", message=f"Invalid input: {names}.", http_status=response.status_code, fields=fields
+        )
+    detail = getattr(exc, "detail", str(exc))
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else code
+    response.data = {"error": {"code": code, "message": str(detail), "fields": {}}}
+    return response

@@ -100,7 +100,7 @@ def borrower_create(
     )
 
 
-def platform_staff_create(*, email: str, password: str, full_name: str) -> User:
+def platform_staff_create(*, email: str, password: str | None, full_name: str) -> User:
     """Platform staff: review loans, disburse, see the admin."""
     user = _new_user(email=email, password=password, full_name=full_name, role=Role.PLATFORM_STAFF)
     user.is_staff = True

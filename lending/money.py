@@ -132,6 +132,34 @@ def split_pro_rata(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
+def split_cumulative(amount: int, weights: list[int], received: list[int]) -> list[int]:
+    """Split `amount` so that each party's running total stays the largest-remainder split of the running total.
+
+    Used for repayments: with weights = what each lender lent and received = what each has had back,
+    after every payment each lender holds their exact pro-rata share of everything repaid so far
+    (within a cent), and once the whole principal is repaid each holds exactly their weight. Where the
+    largest-remainder method would take a cent back from someone (its "Alabama paradox"), the payment
+    is split pro rata to what each is still owed instead: never negative, never past a weight.
+    """
+    check_minor(amount)
+    if (
+        amount < 0
+        or len(received) != len(weights)
+        or any(r < 0 or r > w for r, w in zip(received, weights, strict=True))
+    ):
+        raise MoneyError("received amounts must be between zero and their weights, one per weight")
+    owed = [w - r for w, r in zip(weights, received, strict=True)]
+    if amount > sum(owed):
+        raise MoneyError(f"cannot pay {amount}: only {sum(owed)} is owed")
+    if amount == 0:
+        return [0] * len(weights)
+    target = split_pro_rata(sum(received) + amount, weights)
+    parts = [t - r for t, r in zip(target, received, strict=True)]
+    if all(0 <= part <= left for part, left in zip(parts, owed, strict=True)):
+        return parts
+    return split_pro_rata(amount, owed)
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An amount in minor units of one currency; arithmetic refuses to mix currencies."""

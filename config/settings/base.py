@@ -4,6 +4,7 @@ The defaults need no server at all: SQLite under var/ and kombu's filesystem tra
 broker. Point DATABASE_URL at PostgreSQL and CELERY_BROKER_URL at Redis (or RabbitMQ) for production.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "accounts",
     "lending",
     "lending.ledger",
+    "lending.loans",
     "seeds",
 ]
 
@@ -73,8 +75,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file (not :memory:) so that a Celery worker started by a test sees the test's rows.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # A file (not :memory:) so that a Celery worker started by a test sees the test's rows; one per
+    # test process, so two test runs on one machine never share (and corrupt) a database file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",  # writers queue instead of failing with "database is locked"
         "timeout": 20,
@@ -111,6 +114,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "lending.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        # The public schedule calculator: generous for a person, a wall for a scraper.
+        "schedule_preview": env.str("THROTTLE_SCHEDULE_PREVIEW", default="60/minute"),
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -123,8 +131,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),  # broadcast exchanges; default is ./control
     }
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than the longest task (time limit 30 min), or Redis redelivers a task still running.
@@ -137,8 +146,16 @@ if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- Ledger ---------------------------------------------------------------------------------------
+# --- Ledger and loans -----------------------------------------------------------------------------
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="USD")
+LENDING_CURRENCIES = env.list("LENDING_CURRENCIES", default=[PLATFORM_CURRENCY])
+LOAN_SHARE_CENTS = env.int("LOAN_SHARE_CENTS", default=2500)  # Kiva's $25
+LOAN_MAX_CENTS = env.int("LOAN_MAX_CENTS", default=1_000_000)  # $10,000
+LOAN_FUNDRAISING_DAYS = env.int("LOAN_FUNDRAISING_DAYS", default=30)
+# A borrower this many minor units short is not in arrears (Kiva's "penny problem").
+ARREARS_TOLERANCE_CENTS = env.int("ARREARS_TOLERANCE_CENTS", default=100)
+# Kiva's default rule: still owing this many months after the end of the term.
+LOAN_DEFAULT_AFTER_MONTHS = env.int("LOAN_DEFAULT_AFTER_MONTHS", default=6)
 
 # --- Stripe (test mode only; the payments issue wires these up) ----------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

@@ -9,17 +9,17 @@ underneath Django (psycopg on PostgreSQL), so the ratio shows what the service l
 from __future__ import annotations
 
 import hashlib
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
 
+from lending.bench.common import Comparison, Poster, RawSQL, compare
 from lending.ledger.chart import AccountType
-from lending.ledger.models import Journal, LedgerAccount, Transfer
+from lending.ledger.models import LedgerAccount
 from lending.ledger.services import Line, account_open, journal_post, platform_account
+from lending.ledger.sql import ACCOUNT, JOURNAL, TRANSFER
 from lending.money import split_pro_rata
 
 FEE_BASIS_POINTS = 300  # 3% of each repayment to the platform in this synthetic shape
@@ -31,17 +31,6 @@ class Fixture:
     fee: LedgerAccount
     wallets: list[LedgerAccount]
     shares: list[int]  # each lender's number of $25 shares: the split weights
-
-
-@dataclass(frozen=True)
-class RoundResult:
-    method: str
-    journals: int
-    seconds: float
-
-    @property
-    def journals_per_second(self) -> float:
-        return self.journals / self.seconds
 
 
 def build_fixture(lenders: int) -> Fixture:
@@ -71,34 +60,31 @@ def post_with_service(fixture: Fixture, key: str, n: int) -> None:
     journal_post(idempotency_key=key, kind="repayment", lines=lines, description="benchmark repayment")
 
 
-def make_raw_poster(fixture: Fixture) -> Callable[[str, int], None]:
+def make_raw_poster(fixture: Fixture) -> Poster:
     """The same writes as the service, as hand-written SQL on the raw DB-API connection."""
-    connection.ensure_connection()
-    raw = connection.connection
-    postgres = connection.vendor == "postgresql"
-    ph = "%s" if postgres else "?"
-    account_t, journal_t, transfer_t = (m._meta.db_table for m in (LedgerAccount, Journal, Transfer))
-    ids = [fixture.source.pk, fixture.fee.pk, *(w.pk for w in fixture.wallets)]
-    ordered = sorted(ids)
-    lock_sql = (
-        f"SELECT id, currency, bound, debits_posted_cents, credits_posted_cents FROM {account_t} "
+    db = RawSQL()
+    ids = sorted([fixture.source.pk, fixture.fee.pk, *(w.pk for w in fixture.wallets)])
+    n_transfers = len(fixture.wallets) + 1
+    lock_sql = db.sql(
+        f"SELECT id, currency, bound, debits_posted_cents, credits_posted_cents FROM {ACCOUNT} "
         f"WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
     )
-    journal_sql = (
-        f"INSERT INTO {journal_t} (idempotency_key, kind, description, effective_at, created_at, fingerprint, "
-        f"metadata) VALUES ({', '.join([ph] * 7)}) RETURNING id"
+    journal_sql = db.sql(
+        f"INSERT INTO {JOURNAL} (idempotency_key, kind, description, effective_at, created_at, fingerprint, "
+        "reverses_id, metadata) VALUES (%s, %s, %s, %s, %s, %s, NULL, %s) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
     )
-    n_transfers = len(fixture.wallets) + 1
-    transfer_sql = (
-        f"INSERT INTO {transfer_t} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
-        f"VALUES {', '.join([f'({ph}, {ph}, {ph}, {ph}, {ph})'] * n_transfers)}"
+    transfer_sql = db.sql(
+        f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
+        f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * n_transfers)}"
     )
-    update_sql = (
-        f"UPDATE {account_t} SET debits_posted_cents = {account_t}.debits_posted_cents + v.column2, "
-        f"credits_posted_cents = {account_t}.credits_posted_cents + v.column3 FROM (VALUES "
-        + ", ".join([f"(CAST({ph} AS BIGINT), CAST({ph} AS BIGINT), CAST({ph} AS BIGINT))"] * (n_transfers + 1))
-        + f") AS v WHERE {account_t}.id = v.column1"
+    update_sql = db.sql(
+        f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.column2, "
+        f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.column3 FROM (VALUES "
+        + ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * (n_transfers + 1))
+        + f") AS v WHERE {ACCOUNT}.id = v.column1"
     )
+    adapt = connection.ops.adapt_datetimefield_value
 
     def post(key: str, n: int) -> None:
         parts, fee = repayment_amounts(fixture, n)
@@ -106,13 +92,12 @@ def make_raw_poster(fixture: Fixture) -> Callable[[str, int], None]:
         fingerprint = hashlib.sha256(
             ("repayment|" + ";".join(f"{fixture.source.pk}>{c}:{a}" for c, a in credits)).encode()
         ).hexdigest()
-        now = timezone.now()
-        cursor = raw.cursor()
-        cursor.execute("BEGIN" if postgres else "BEGIN IMMEDIATE")
+        now = adapt(timezone.now())
+        cursor = db.begin()
         cursor.execute(journal_sql, [key, "repayment", "benchmark repayment", now, now, fingerprint, "{}"])
         journal_id = cursor.fetchone()[0]
-        if postgres:
-            cursor.execute(lock_sql, [ordered])
+        if db.postgres:  # SQLite's BEGIN IMMEDIATE already holds the only write lock
+            cursor.execute(lock_sql, [ids])
             cursor.fetchall()
         params: list[object] = []
         for account_id, amount in credits:
@@ -122,42 +107,18 @@ def make_raw_poster(fixture: Fixture) -> Callable[[str, int], None]:
         for account_id, amount in credits:
             deltas += [account_id, 0, amount]
         cursor.execute(update_sql, deltas)
-        cursor.execute("COMMIT")
-        cursor.close()
+        db.commit(cursor)
 
-    if postgres:
-        raw.autocommit = True  # explicit BEGIN/COMMIT above, as Django's autocommit mode expects
     return post
 
 
-def run_round(method: str, poster: Callable[[str, int], None], journals: int, round_no: int) -> RoundResult:
-    start = time.perf_counter()
-    for n in range(journals):
-        poster(f"bench:{method}:{round_no}:{n}", n)
-    return RoundResult(method, journals, time.perf_counter() - start)
-
-
-def run(*, journals: int, rounds: int, lenders: int, out: Callable[[str], None]) -> dict[str, float]:
+def run(*, journals: int, rounds: int, lenders: int, out: Callable[[str], None]) -> Comparison:
     fixture = build_fixture(lenders)
-    service = lambda key, n: post_with_service(fixture, key, n)  # noqa: E731
-    raw = make_raw_poster(fixture)
-    # Warm both paths (connection, statement caches, the ORM's compiled queries) before timing.
-    run_round("service-warmup", service, min(20, journals), 0)
-    run_round("raw-warmup", raw, min(20, journals), 0)
-    results: dict[str, list[float]] = {"service": [], "raw": []}
-    for round_no in range(1, rounds + 1):
-        order = [("service", service), ("raw", raw)]
-        if round_no % 2 == 0:
-            order.reverse()  # alternate, so neither always runs on a warmer cache
-        for method, poster in order:
-            result = run_round(method, poster, journals, round_no)
-            results[method].append(result.journals_per_second)
-            out(f"  round {round_no} {method:<8} {result.journals_per_second:8.1f} journals/s")
-    service_median = statistics.median(results["service"])
-    raw_median = statistics.median(results["raw"])
-    return {
-        "service_journals_per_s": service_median,
-        "raw_journals_per_s": raw_median,
-        "transfers_per_journal": lenders + 1,
-        "ratio": service_median / raw_median,
-    }
+    return compare(
+        service=lambda key, n: post_with_service(fixture, key, n),
+        raw=make_raw_poster(fixture),
+        count=journals,
+        rounds=rounds,
+        unit="journals",
+        out=out,
+    )

@@ -53,8 +53,23 @@ class Line:
 # --- accounts ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """Which account to open or find: its type, currency, holder reference and (optional) holding user."""
+
+    account_type: AccountType
+    currency: str
+    ref: str = ""
+    holder_id: int | None = None
+    name: str = ""
+
+    @property
+    def code(self) -> str:
+        return account_code(self.account_type, self.currency, self.ref)
+
+
 def account_open(
-    *, account_type: AccountType, currency: str, ref: str = "", holder: Any = None, name: str = ""
+    *, account_type: AccountType, currency: str, ref: str = "", holder_id: int | None = None, name: str = ""
 ) -> LedgerAccount:
     """Open the account of this type, currency and holder, or return it if it exists (race-safe)."""
     check_currency(currency)
@@ -66,11 +81,28 @@ def account_open(
             "currency": currency,
             "normal_side": rule.normal_side,
             "bound": rule.bound,
-            "holder": holder,
+            "holder_id": holder_id,
             "name": name or rule.label,
         },
     )
     return account
+
+
+def accounts_open(specs: Sequence[AccountSpec]) -> dict[str, LedgerAccount]:
+    """Find many accounts in one query, opening any that do not exist yet: {code: account}."""
+    wanted = {spec.code: spec for spec in specs}
+    rows = LedgerAccount.objects.filter(code__in=wanted).only("pk", "code", "currency", "normal_side", "bound")
+    found = {account.code: account for account in rows}
+    for code, spec in wanted.items():
+        if code not in found:
+            found[code] = account_open(
+                account_type=spec.account_type,
+                currency=spec.currency,
+                ref=spec.ref,
+                holder_id=spec.holder_id,
+                name=spec.name,
+            )
+    return found
 
 
 def platform_account(account_type: AccountType, currency: str) -> LedgerAccount:
@@ -78,14 +110,21 @@ def platform_account(account_type: AccountType, currency: str) -> LedgerAccount:
     return account_open(account_type=account_type, currency=currency)
 
 
-def lender_wallet(*, user: Any, currency: str) -> LedgerAccount:
+def lender_wallet_spec(*, user_id: int, currency: str) -> AccountSpec:
     """A lender's wallet in one currency: their available credit, which can never go negative."""
+    return AccountSpec(
+        AccountType.LENDER_WALLET,
+        currency,
+        ref=f"lender:{user_id}",  # keep in step with selectors.lender_wallet_find
+        holder_id=user_id,
+        name=f"Wallet of lender {user_id}",
+    )
+
+
+def lender_wallet(*, user: Any, currency: str) -> LedgerAccount:
+    spec = lender_wallet_spec(user_id=user.pk, currency=currency)
     return account_open(
-        account_type=AccountType.LENDER_WALLET,
-        currency=currency,
-        ref=f"lender:{user.pk}",  # keep in step with selectors.lender_wallet_find
-        holder=user,
-        name=f"Wallet of {user.email}",
+        account_type=spec.account_type, currency=currency, ref=spec.ref, holder_id=spec.holder_id, name=spec.name
     )
 
 

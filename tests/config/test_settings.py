@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -143,16 +144,18 @@ def test_dev_settings_default_to_sqlite_and_a_filesystem_broker_under_var_dir(tm
 
     found = _default_settings(tmp_path, "config.settings.dev")
 
+    test_name = found.pop("test_name")
+    assert re.fullmatch(re.escape(str(var / "test-db-")) + r"\d+\.sqlite3", str(test_name))  # one per process
     assert found == {
         "engine": "django.db.backends.sqlite3",
         "name": str(var / "db.sqlite3"),
-        "test_name": str(var / "test-db.sqlite3"),
         "broker": "filesystem://",
         "broker_options": {
             "data_folder_in": str(var / "broker" / "queue"),
             "data_folder_out": str(var / "broker" / "queue"),
             "processed_folder": str(var / "broker" / "processed"),
             "store_processed": False,
+            "control_folder": str(var / "broker" / "control"),
         },
         "result_backend": f"file://{var / 'results'}",
         "beat_schedule": str(var / "celerybeat-schedule"),
@@ -170,6 +173,6 @@ def test_test_settings_default_to_sqlite_and_a_filesystem_broker_under_var_dir(t
 
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["name"] == str(var / "db.sqlite3")
-    assert found["test_name"] == str(var / "test-db.sqlite3")
+    assert str(found["test_name"]).startswith(str(var / "test-db-"))
     assert found["broker"] == "filesystem://"
     assert found["broker_options"]["data_folder_in"] == str(var / "broker" / "queue")

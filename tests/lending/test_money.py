@@ -12,6 +12,7 @@ from lending.money import (
     MoneyError,
     format_money,
     round_to_minor,
+    split_cumulative,
     split_pro_rata,
     to_major,
     to_minor,
@@ -121,3 +122,44 @@ def test_money_arithmetic_refuses_mixed_currencies():
         Money(100, "USD") + Money(100, "KES")
     with pytest.raises(MoneyError):
         Money(1.5, "USD")  # type: ignore[arg-type]
+
+
+def test_split_cumulative_keeps_running_totals_pro_rata_and_ends_exact():
+    weights = [2_500, 2_500, 5_000]
+    received = [0, 0, 0]
+    for amount in [3_333, 3_333, 3_334]:
+        parts = split_cumulative(amount, weights, received)
+        assert sum(parts) == amount
+        received = [r + p for r, p in zip(received, parts, strict=True)]
+    assert received == weights
+
+
+def test_split_cumulative_refuses_paying_more_than_is_owed():
+    with pytest.raises(MoneyError, match="only 100 is owed"):
+        split_cumulative(101, [50, 50], [0, 0])
+    with pytest.raises(MoneyError):
+        split_cumulative(1, [50, 50], [60, 0])
+
+
+@settings(max_examples=200, print_blob=True)
+@given(
+    weights=st.lists(st.integers(min_value=1, max_value=40).map(lambda n: n * 2_500), min_size=1, max_size=40),
+    cuts=st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=30),
+)
+def test_split_cumulative_never_negative_never_past_a_weight_and_exact_at_the_end(weights, cuts):
+    total = sum(weights)
+    amounts, left = [], total
+    for cut in cuts:  # random repayment amounts that add up to the whole principal
+        amount = min(left, cut)
+        amounts.append(amount)
+        left -= amount
+    amounts.append(left)
+    received = [0] * len(weights)
+    for amount in amounts:
+        parts = split_cumulative(amount, weights, received)
+        assert sum(parts) == amount
+        received = [r + p for r, p in zip(received, parts, strict=True)]
+        assert all(0 <= r <= w for r, w in zip(received, weights, strict=True))
+        so_far = sum(received)
+        assert all(abs(Decimal(r) - Decimal(so_far) * w / total) < 2 for r, w in zip(received, weights, strict=True))
+    assert received == weights

@@ -1,0 +1,74 @@
+"""What every benchmark shares: timed rounds, alternating order, medians, and the raw DB-API connection."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+Poster = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    service_per_second: float
+    raw_per_second: float
+
+    @property
+    def ratio(self) -> float:
+        return self.service_per_second / self.raw_per_second
+
+
+def per_second(poster: Poster, count: int, label: str) -> float:
+    start = time.perf_counter()
+    for n in range(count):
+        poster(f"{label}:{n}", n)
+    return count / (time.perf_counter() - start)
+
+
+def compare(
+    *, service: Poster, raw: Poster, count: int, rounds: int, unit: str, out: Callable[[str], None]
+) -> Comparison:
+    """Warm both paths, then time `rounds` rounds of each, alternating which goes first; report medians."""
+    per_second(service, min(20, count), "warm-service")
+    per_second(raw, min(20, count), "warm-raw")
+    rates: dict[str, list[float]] = {"service": [], "raw": []}
+    for round_no in range(1, rounds + 1):
+        order = [("service", service), ("raw", raw)]
+        if round_no % 2 == 0:
+            order.reverse()  # neither path always runs on the warmer cache
+        for method, poster in order:
+            rate = per_second(poster, count, f"{method}-{round_no}")
+            rates[method].append(rate)
+            out(f"  round {round_no} {method:<8} {rate:8.1f} {unit}/s")
+    return Comparison(statistics.median(rates["service"]), statistics.median(rates["raw"]))
+
+
+class RawSQL:
+    """The DB-API connection underneath Django (psycopg on PostgreSQL), with explicit transactions."""
+
+    def __init__(self) -> None:
+        connection.ensure_connection()
+        self.conn: Any = connection.connection
+        self.postgres = connection.vendor == "postgresql"
+        self.ph = "%s" if self.postgres else "?"
+        if self.postgres:
+            self.conn.autocommit = True  # BEGIN/COMMIT are explicit below
+
+    def sql(self, text: str) -> str:
+        """Write statements with %s; SQLite's driver wants ?."""
+        return text if self.postgres else text.replace("%s", "?")
+
+    def begin(self) -> Any:
+        cursor = self.conn.cursor()
+        cursor.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        return cursor
+
+    @staticmethod
+    def commit(cursor: Any) -> None:
+        cursor.execute("COMMIT")
+        cursor.close()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from lending.db import add_to_columns, insert_rows
 from lending.ledger.models import Journal, LedgerAccount, Transfer
 
 ACCOUNT = LedgerAccount._meta.db_table
@@ -64,32 +65,20 @@ def lock_accounts(account_ids: Sequence[int]) -> dict[int, LockedAccount]:
 
 def insert_transfers(journal_id: int, rows: Sequence[tuple[int, int, int, str]]) -> None:
     """Insert (debit id, credit id, amount, currency) rows in one statement, after the accounts are locked."""
-    params: list[int | str] = []
-    for debit, credit, amount, currency in rows:
-        params += [journal_id, debit, credit, amount, currency]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
-            f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))}",
-            params,
-        )
+    insert_rows(
+        Transfer,
+        ["journal", "debit_account", "credit_account", "amount_cents", "currency"],
+        [(journal_id, debit, credit, amount, currency) for debit, credit, amount, currency in rows],
+    )
 
 
 def add_to_balances(deltas: dict[int, tuple[int, int]]) -> int:
     """Add (debits, credits) to each account's cached totals in one UPDATE; return the rows updated.
 
     The CHECK constraints on the account table refuse any result past an account's bound.
-    VALUES columns are called column1..3 by both PostgreSQL and SQLite.
     """
-    params: list[int] = []
-    for account_id, (add_debits, add_credits) in deltas.items():
-        params += [account_id, add_debits, add_credits]
-    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(deltas))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + delta.column2, "
-            f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + delta.column3 "
-            f"FROM (VALUES {values}) AS delta WHERE {ACCOUNT}.id = delta.column1",
-            params,
-        )
-        return cursor.rowcount
+    return add_to_columns(
+        LedgerAccount,
+        ["debits_posted_cents", "credits_posted_cents"],
+        [(account_id, debits, credits) for account_id, (debits, credits) in deltas.items()],
+    )

@@ -63,6 +63,17 @@ class RawSQL:
         """Write statements with %s; SQLite's driver wants ?."""
         return text if self.postgres else text.replace("%s", "?")
 
+    def rows(self, names: list[str], types: list[str], rows: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+        """A subquery of `rows` with named columns: one array per column on PostgreSQL, VALUES on SQLite."""
+        if self.postgres:
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            return f"(SELECT * FROM unnest({arrays}) AS u({', '.join(names)}))", [
+                list(c) for c in zip(*rows, strict=True)
+            ]
+        columns = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
+        values = ", ".join(["(" + ", ".join(["?"] * len(names)) + ")"] * len(rows))
+        return f"(SELECT {columns} FROM (VALUES {values}))", [v for row in rows for v in row]
+
     def begin(self) -> Any:
         cursor = self.conn.cursor()
         cursor.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")

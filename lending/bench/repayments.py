@@ -137,21 +137,20 @@ def raw_poster(loan: Loan) -> Poster:
             db.sql(f"SELECT id FROM {ACCOUNT} WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}"), ids
         )
         cur.fetchall()
+        source, params = db.rows(
+            ["j", "d", "c", "a", "cur"], ["bigint", "bigint", "bigint", "bigint", "varchar"],
+            [(journal_id, d, c, a, "USD") for d, c, a in lines],
+        )  # fmt: skip
         cur.execute(
-            db.sql(
-                f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(lines))}"
-            ),
-            [v for d, c, a in lines for v in (journal_id, d, c, a, "USD")],
+            f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
+            f"SELECT j, d, c, a, cur FROM {source} AS v",
+            params,
         )
+        source, params = db.rows(["id", "d", "c"], ["bigint"] * 3, [(i, *deltas[i]) for i in ids])
         cur.execute(
-            db.sql(
-                f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.column2, "
-                f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.column3 FROM (VALUES "
-                + ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(ids))
-                + f") AS v WHERE {ACCOUNT}.id = v.column1"
-            ),
-            [v for i in ids for v in (i, *deltas[i])],
+            f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.d, "
+            f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.c FROM {source} AS v WHERE {ACCOUNT}.id = v.id",
+            params,
         )
         cur.execute(
             db.sql(
@@ -164,23 +163,19 @@ def raw_poster(loan: Loan) -> Poster:
              alloc.leftover, alloc.sum_of("interest") + alloc.sum_of("fees"), journal_id, now],
         )  # fmt: skip
         repayment_id = cur.fetchone()[0]
-        receipts = [(p[1], part) for p, part in zip(positions, parts, strict=True) if part]
+        receipts = [(repayment_id, p[1], part, 0) for p, part in zip(positions, parts, strict=True) if part]
+        source, params = db.rows(["r", "l", "p", "i"], ["bigint"] * 4, receipts)
         cur.execute(
-            db.sql(
-                f"INSERT INTO {split_t} (repayment_id, lender_id, principal_cents, interest_cents) VALUES "
-                + ", ".join(["(%s, %s, %s, 0)"] * len(receipts))
-            ),
-            [v for lender_id, part in receipts for v in (repayment_id, lender_id, part)],
+            f"INSERT INTO {split_t} (repayment_id, lender_id, principal_cents, interest_cents) "
+            f"SELECT r, l, p, i FROM {source} AS v",
+            params,
         )
         changed = [(p[0], part) for p, part in zip(positions, parts, strict=True) if part]
+        source, params = db.rows(["id", "p"], ["bigint"] * 2, changed)
         cur.execute(
-            db.sql(
-                f"UPDATE {positions_t} SET principal_repaid_cents = {positions_t}.principal_repaid_cents + v.column2 "
-                "FROM (VALUES "
-                + ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * len(changed))
-                + f") AS v WHERE {positions_t}.id = v.column1"
-            ),
-            [v for pair in changed for v in pair],
+            f"UPDATE {positions_t} SET principal_repaid_cents = {positions_t}.principal_repaid_cents + v.p "
+            f"FROM {source} AS v WHERE {positions_t}.id = v.id",
+            params,
         )
         for paid in alloc.paid:
             row = next(r for r in rows if r[0] == paid.key)

@@ -22,6 +22,7 @@ from lending.loans import books, permissions
 from lending.loans.errors import LoanError
 from lending.loans.fundraising import refund_all_shares
 from lending.loans.models import Installment, LenderPosition, LenderSettlement, Loan
+from lending.loans.settlements import settle_positions
 from lending.loans.transitions import loan_lock, loan_transition
 from lending.schedules import Frequency, add_periods
 
@@ -38,7 +39,7 @@ def default_date(loan: Loan) -> date | None:
 
 
 def _outstanding_positions(loan: Loan) -> list[LenderPosition]:
-    positions = list(LenderPosition.objects.filter(loan=loan).select_related("lender").order_by("lender_id"))
+    positions = list(LenderPosition.objects.filter(loan=loan).order_by("lender_id"))
     unpaid = (
         Installment.objects.filter(loan=loan).aggregate(owed=Sum(F("principal_cents") - F("paid_principal_cents")))[
             "owed"
@@ -74,37 +75,23 @@ def loan_default_if_due(*, loan: Loan, as_of: date) -> bool:
         return False
     positions = _outstanding_positions(locked)
     total = sum(p.outstanding_cents for p in positions)
-    book = books.loan_books(locked)
-    losses = book.credit_losses
-    journal = (
-        journal_post(
+    if total:  # only interest or fees still owed: nothing of the lenders' to write off
+        book = books.loan_books(locked)
+        journal = journal_post(
             idempotency_key=f"loan:{locked.pk}:write_off",
             kind="write_off",
-            lines=[Line(losses, book.receivable, total)]
-            + [Line(book.escrow, losses, p.outstanding_cents) for p in positions],
+            lines=[Line(book.credit_losses, book.receivable, total)]
+            + [Line(book.escrow, book.credit_losses, p.outstanding_cents) for p in positions],
             effective_at=books.moment(as_of),
             description=f"Loan {locked.pk} defaulted: outstanding principal written off",
             metadata={"loan": locked.pk},
         )
-        if total
-        else None
-    )
-    if journal is not None:
-        LenderSettlement.objects.bulk_create(
-            [
-                LenderSettlement(
-                    loan=locked,
-                    lender=p.lender,
-                    kind=LenderSettlement.Kind.WRITE_OFF,
-                    principal_cents=p.outstanding_cents,
-                    journal=journal,
-                )
-                for p in positions
-            ]
+        settle_positions(
+            loan=locked,
+            journal=journal,
+            kind=LenderSettlement.Kind.WRITE_OFF,
+            amounts=[(p, p.outstanding_cents) for p in positions],
         )
-        for p in positions:
-            p.written_off_cents = p.outstanding_cents
-        LenderPosition.objects.bulk_update(positions, ["written_off_cents"])
     loan_transition(
         loan=locked,
         to=S.DEFAULTED,
@@ -144,19 +131,10 @@ def loan_refund(*, loan: Loan, actor: User, reason: str, on: date | None = None)
         description=f"Loan {locked.pk} refunded: {reason}"[:255],
         metadata={"loan": locked.pk},
     )
-    LenderSettlement.objects.bulk_create(
-        [
-            LenderSettlement(
-                loan=refunded,
-                lender=p.lender,
-                kind=LenderSettlement.Kind.REFUND,
-                principal_cents=p.outstanding_cents,
-                journal=journal,
-            )
-            for p in positions
-        ]
+    settle_positions(
+        loan=refunded,
+        journal=journal,
+        kind=LenderSettlement.Kind.REFUND,
+        amounts=[(p, p.outstanding_cents) for p in positions],
     )
-    for p in positions:
-        p.refunded_cents = p.outstanding_cents
-    LenderPosition.objects.bulk_update(positions, ["refunded_cents"])
     return refunded

@@ -19,6 +19,7 @@ from lending.ledger.services import Line, journal_post
 from lending.loans import books
 from lending.loans.errors import ShareRefused
 from lending.loans.models import LenderPosition, LenderSettlement, Loan, Share
+from lending.loans.settlements import settle_positions
 from lending.loans.transitions import loan_lock, loan_transition
 
 S = Loan.Status
@@ -79,9 +80,7 @@ def share_purchase(
 
 def refund_all_shares(loan: Loan, *, key: str, kind: str) -> None:
     """Return every lender's shares from escrow to their wallet in one journal (expiry, cancellation, refund)."""
-    positions = list(
-        LenderPosition.objects.filter(loan=loan, lent_cents__gt=0).select_related("lender").order_by("lender_id")
-    )
+    positions = list(LenderPosition.objects.filter(loan=loan, lent_cents__gt=0).order_by("lender_id"))
     if not positions:
         return
     book = books.loan_books(loan, [p.lender_id for p in positions])
@@ -91,19 +90,9 @@ def refund_all_shares(loan: Loan, *, key: str, kind: str) -> None:
         lines=[Line(debit=book.escrow, credit=book.wallets[p.lender_id], amount_cents=p.lent_cents) for p in positions],
         description=f"Loan {loan.pk}: shares returned ({kind.replace('_', ' ')})",
     )
-    LenderSettlement.objects.bulk_create(
-        [
-            LenderSettlement(
-                loan=loan,
-                lender=p.lender,
-                kind=LenderSettlement.Kind.REFUND,
-                principal_cents=p.lent_cents,
-                journal=journal,
-            )
-            for p in positions
-        ]
+    settle_positions(
+        loan=loan, journal=journal, kind=LenderSettlement.Kind.REFUND, amounts=[(p, p.lent_cents) for p in positions]
     )
-    LenderPosition.objects.filter(loan=loan).update(refunded_cents=F("lent_cents"))
 
 
 @transaction.atomic

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 
 from lending.ledger.errors import InsufficientFunds
 from lending.ledger.models import Journal, LedgerAccount, Transfer
 from lending.ledger.reconcile import reconcile
 from lending.ledger.services import Line, journal_post, lender_wallet
+from tests.concurrency import run_together
 from tests.factories import LenderFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(n: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(i)` in n threads released at the same instant; return results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def call(i: int) -> Any:
-        try:
-            barrier.wait()
-            return work(i)
-        except Exception as exc:  # the test inspects what each thread got
-            return exc
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(call, range(n)))
 
 
 def test_many_threads_spending_one_wallet_never_overdraw_it(cash, wallet):

@@ -11,7 +11,7 @@ from lending.loans import books
 from lending.loans.errors import ShareRefused
 from lending.loans.fundraising import share_purchase
 from lending.loans.models import LenderPosition, Loan, Share
-from tests.lending.ledger.test_postgres import run_together
+from tests.concurrency import run_together
 from tests.lending.loans.conftest import START, wallet_cents
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

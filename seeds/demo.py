@@ -1,4 +1,4 @@
-"""Build a small demo through the services: staff, lenders with funded wallets, a field partner, a borrower.
+"""Build a small demo through the services: staff, funded lenders, a field partner, a borrower and two loans.
 
 Running it again changes nothing: people are found by email and every journal has a fixed key.
 The names are invented; no real borrower or lender appears here.
@@ -7,14 +7,21 @@ The names are invented; no real borrower or lender appears here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import services as people
 from accounts.models import BorrowerProfile, FieldPartner, User
 from lending.ledger.chart import AccountType
 from lending.ledger.services import Line, journal_post, lender_wallet, platform_account
+from lending.loans.applications import loan_apply, loan_approve, loan_publish, loan_submit
+from lending.loans.disbursement import loan_disburse
+from lending.loans.fundraising import share_purchase
+from lending.loans.models import Loan
+from lending.loans.repayments import repayment_record
 
 DEMO_PASSWORD = "lend-a-hand-demo"  # demo logins only; printed by `make run`
 
@@ -78,9 +85,43 @@ def build_demo() -> list[DemoLogin]:
     logins.append(DemoLogin(PARTNER_STAFF[0], "field-partner staff", partner.name))
 
     email, name, country, town = BORROWER
-    if not BorrowerProfile.objects.filter(user__email__iexact=email).exists():
-        people.borrower_create(
-            display_name=name, country=country, town=town, partner=partner, email=email, password=DEMO_PASSWORD
-        )
+    borrower = BorrowerProfile.objects.filter(user__email__iexact=email).first() or people.borrower_create(
+        display_name=name, country=country, town=town, partner=partner, email=email, password=DEMO_PASSWORD
+    )
     logins.append(DemoLogin(email, "borrower", f"through {partner.name}"))
+    if not Loan.objects.filter(borrower=borrower).exists():
+        officer = User.objects.get(email__iexact=PARTNER_STAFF[0])
+        lenders = [User.objects.get(email__iexact=e) for e, *_ in LENDERS]
+        _demo_loans(borrower=borrower, officer=officer, lenders=lenders)
     return logins
+
+
+def _listed(*, borrower: BorrowerProfile, officer: User, on: date, **fields: object) -> Loan:
+    loan = loan_apply(actor=officer, borrower=borrower, currency=settings.PLATFORM_CURRENCY, **fields)  # type: ignore[arg-type]
+    loan_submit(loan=loan, actor=officer, on=on)
+    loan_approve(loan=loan, actor=officer, on=on)
+    return loan_publish(loan=loan, actor=officer, on=on)
+
+
+def _demo_loans(*, borrower: BorrowerProfile, officer: User, lenders: list[User]) -> None:
+    """A loan paying back (funded three months ago, two repayments in) and one still fundraising."""
+    today = timezone.localdate()
+    started = today - timedelta(days=95)
+    paying = _listed(
+        borrower=borrower, officer=officer, on=started, amount_cents=30_000, purpose="Seedlings and a drip line",
+        sector="agriculture", repayments=6,
+    )  # fmt: skip
+    for lender, cents in zip(lenders, [15_000, 10_000, 5_000], strict=True):
+        share_purchase(loan=paying, lender=lender, amount_cents=cents, idempotency_key="demo-paying", on=started)
+    paying = loan_disburse(loan=paying, actor=officer, on=started)
+    for row in paying.installments.order_by("number")[:2]:
+        repayment_record(
+            loan=paying, amount_cents=row.total_cents, currency=paying.currency, received_on=row.due_date,
+            source="partner", idempotency_key=f"demo-{row.number}", actor=officer,
+        )  # fmt: skip
+    fundraising = _listed(
+        borrower=borrower, officer=officer, on=today - timedelta(days=3), amount_cents=50_000,
+        purpose="A second sewing machine", sector="clothing", repayments=10,
+    )  # fmt: skip
+    for lender, cents in zip(lenders, [5_000, 2_500], strict=False):
+        share_purchase(loan=fundraising, lender=lender, amount_cents=cents, idempotency_key="demo-fundraising")

@@ -12,6 +12,7 @@ from lending.ledger.chart import AccountType
 from lending.ledger.models import Journal, LedgerAccount, Transfer
 from lending.ledger.reconcile import reconcile
 from lending.ledger.selectors import lender_wallet_find
+from lending.loans.models import LenderPosition, Loan
 from seeds.demo import DEMO_PASSWORD, build_demo
 
 DEMO_EMAILS = [
@@ -43,18 +44,20 @@ def test_build_demo_creates_each_person_and_deposit_once():
 
     assert _counts() == {
         "users": 6,
-        "journals": 3,
-        "transfers": 3,
-        "accounts": 4,  # processor cash and three wallets
+        "journals": 11,  # 3 deposits, 5 share purchases, a disbursement, 2 repayments
+        "transfers": 17,
+        "accounts": 12,
         "partners": 1,
         "partner_staff": 1,
         "borrowers": 1,
     }
     assert sorted(User.objects.values_list("email", flat=True)) == sorted(DEMO_EMAILS)
-    assert sorted(Journal.objects.values_list("idempotency_key", flat=True)) == [
-        "demo:deposit:amara@demo.lend",
-        "demo:deposit:bruno@demo.lend",
-        "demo:deposit:chen@demo.lend",
+    assert sorted(Journal.objects.values_list("kind", flat=True)) == sorted(
+        ["deposit"] * 3 + ["share_purchase"] * 5 + ["disbursement"] + ["repayment"] * 2
+    )
+    assert sorted(Loan.objects.values_list("status", "raised_cents")) == [
+        ("fundraising", 7_500),
+        ("paying_back", 30_000),
     ]
 
 
@@ -68,26 +71,32 @@ def test_build_demo_twice_changes_nothing():
 
     assert _counts() == after_first
     assert after_first["users"] == 6
-    assert after_first["journals"] == 3
-    assert after_first["accounts"] == 4
+    assert after_first["journals"] == 11
+    assert Loan.objects.count() == 2
     assert sorted(Journal.objects.values_list("pk", flat=True)) == journal_ids
     assert second_logins == first_logins
 
 
 @pytest.mark.django_db
-def test_build_demo_funds_each_wallet_with_exactly_its_deposit():
+def test_build_demo_wallets_hold_the_deposit_less_what_was_lent_plus_what_came_back():
     build_demo()
     build_demo()
 
-    for email, deposit_cents in DEPOSITS.items():
+    expected = {"amara@demo.lend": 50_000 - 20_000 + 5_000, "bruno@demo.lend": 25_000 - 12_500 + 3_333,
+                "chen@demo.lend": 100_000 - 5_000 + 1_667}  # fmt: skip
+    for email, cents in expected.items():
         user = User.objects.get(email=email)
         wallet = lender_wallet_find(user_id=user.pk, currency="USD")
         assert wallet is not None, email
         assert wallet.type == AccountType.LENDER_WALLET
         assert wallet.holder == user
-        assert wallet.balance_cents == deposit_cents, email
+        assert wallet.balance_cents == cents, email
+        positions = LenderPosition.objects.filter(lender=user)
+        lent = sum(p.lent_cents for p in positions)
+        repaid = sum(p.principal_repaid_cents for p in positions)
+        assert wallet.balance_cents == DEPOSITS[email] - lent + repaid
     cash = LedgerAccount.objects.get(type=AccountType.PROCESSOR_CASH, currency="USD")
-    assert cash.balance_cents == 175_000
+    assert cash.balance_cents == 175_000 + 10_000  # deposits plus two repayments received
 
 
 @pytest.mark.django_db
@@ -121,7 +130,7 @@ def test_ledger_reconciles_after_the_demo():
 
     assert report.violations == []
     assert report.ok is True
-    assert (report.accounts, report.journals, report.transfers) == (4, 3, 3)
+    assert (report.accounts, report.journals, report.transfers) == (12, 11, 17)
 
 
 @pytest.mark.django_db

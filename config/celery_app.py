@@ -20,7 +20,18 @@ app.conf.update(
     result_expires=60 * 60 * 24,
     broker_connection_retry_on_startup=True,
     timezone="UTC",
+    # Nightly sweeps on their own queue, so a long close never delays quick work.
+    task_routes={
+        "lending.jobs.tasks.close_business_day": {"queue": "sweeps"},
+        "lending.jobs.tasks.advance_to_yesterday": {"queue": "sweeps"},
+        "lending.jobs.tasks.reconcile_ledger": {"queue": "sweeps"},
+    },
     beat_schedule={
+        # Close every business date not yet closed, up to yesterday.
+        "close-business-days-nightly": {
+            "task": "lending.jobs.tasks.advance_to_yesterday",
+            "schedule": crontab(hour=0, minute=30),
+        },
         # A nightly proof that the ledger's cached balances still equal its log.
         "reconcile-ledger-nightly": {
             "task": "lending.jobs.tasks.reconcile_ledger",

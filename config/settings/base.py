@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "lending",
     "lending.ledger",
     "lending.loans",
+    "lending.jobs",
     "seeds",
 ]
 
@@ -156,6 +157,8 @@ LOAN_FUNDRAISING_DAYS = env.int("LOAN_FUNDRAISING_DAYS", default=30)
 ARREARS_TOLERANCE_CENTS = env.int("ARREARS_TOLERANCE_CENTS", default=100)
 # Kiva's default rule: still owing this many months after the end of the term.
 LOAN_DEFAULT_AFTER_MONTHS = env.int("LOAN_DEFAULT_AFTER_MONTHS", default=6)
+# A close of business that has not finished after this long is presumed dead and may be taken over.
+CLOSE_CLAIM_SECONDS = env.int("CLOSE_CLAIM_SECONDS", default=2 * 60 * 60)
 
 # --- Stripe (test mode only; the payments issue wires these up) ----------------------------------
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

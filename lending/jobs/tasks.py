@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 from typing import Any
 
 from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
 
+from lending.jobs.close import advance_to, close_business_day
 from lending.ledger.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
@@ -25,3 +29,34 @@ def reconcile_ledger() -> dict[str, Any]:
         "transfers": report.transfers,
         "violations": [str(v) for v in report.violations],
     }
+
+
+# Transient database trouble (a restart, a dropped connection) is retried with backoff; anything
+# else is a bug and fails loudly. A close is idempotent for its date, so a retry or a second
+# delivery (acks_late) of the same task never closes a date twice.
+TRANSIENT = (OperationalError,)
+
+
+@shared_task(
+    name="lending.jobs.tasks.close_business_day",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=30,
+    max_retries=5,
+)
+def close_business_day_task(on: str) -> dict[str, Any]:
+    result = close_business_day(on=date.fromisoformat(on))
+    return {"date": on, "ran": result.ran, "state": result.state, "steps": result.steps}
+
+
+@shared_task(
+    name="lending.jobs.tasks.advance_to_yesterday",
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=30,
+    max_retries=5,
+)
+def advance_to_yesterday() -> list[str]:
+    """Nightly: close every business date not yet closed, up to yesterday."""
+    results = advance_to(target=timezone.localdate() - timedelta(days=1))
+    return [f"{r.date}:{'closed' if r.ran else r.state}" for r in results]

@@ -13,8 +13,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from lending.jobs.tasks import reconcile_ledger
+from lending.jobs.tasks import close_business_day_task, reconcile_ledger
 from lending.ledger.services import Line, journal_post
+from lending.loans.models import Loan
+from tests.lending.conftest import buy
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -65,3 +67,18 @@ def test_worker_runs_reconcile_and_reports_tampering(worker_queue, cash, wallet)
     result = reconcile_ledger.apply_async(queue=worker_queue).get(timeout=60)
     assert result["ok"] is False
     assert any(wallet.code in violation for violation in result["violations"])
+
+
+def test_worker_runs_a_close_of_business_end_to_end(worker_queue, make_lenders, listed):
+    lender = make_lenders(1, 10_000)[0]
+    stale = listed(purpose="stale", amount_cents=10_000, fundraising_days=10)
+    buy(stale, [(lender, 2_500)])
+
+    result = close_business_day_task.apply_async(args=["2026-03-01"], queue=worker_queue).get(timeout=90)
+
+    assert result["ran"] is True
+    assert result["steps"]["expire_fundraising"]["rows"] == 1
+    stale.refresh_from_db()
+    assert stale.status == Loan.Status.EXPIRED
+    again = close_business_day_task.apply_async(args=["2026-03-01"], queue=worker_queue).get(timeout=60)
+    assert (again["ran"], again["state"]) == (False, "closed")

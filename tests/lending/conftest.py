@@ -102,7 +102,7 @@ def listed(apply: Callable[..., Loan], officer: User) -> Callable[..., Loan]:
 
 def buy(loan: Loan, purchases: Sequence[tuple[User, int]]) -> None:
     for n, (lender, cents) in enumerate(purchases):
-        share_purchase(loan=loan, lender=lender, amount_cents=cents, idempotency_key=f"buy-{n}", on=START)
+        share_purchase(loan=loan, lender=lender, amount_cents=cents, idempotency_key=f"buy-{loan.pk}-{n}", on=START)
 
 
 @pytest.fixture

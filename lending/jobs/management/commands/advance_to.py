@@ -1,0 +1,28 @@
+"""`manage.py advance_to --date YYYY-MM-DD`: close every missing business date up to it, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from lending.jobs.close import CloseRefused, advance_to
+from lending.jobs.management.commands.close_business_day import iso_date, report
+
+
+class Command(BaseCommand):
+    help = "Close every business date after the last closed one, up to --date, in order (catch-up)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", type=iso_date, required=True, help="last business date to close, YYYY-MM-DD")
+        parser.add_argument("--start", type=iso_date, help="first date, when no business day was ever closed")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            results = advance_to(target=options["date"], start=options["start"])
+        except CloseRefused as exc:
+            raise CommandError(str(exc)) from None
+        if not results:
+            self.stdout.write(f"nothing to do: business days up to {options['date']} are already closed")
+        for result in results:
+            report(result, self.stdout.write)

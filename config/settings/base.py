@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "lending.ledger",
     "lending.loans",
     "lending.jobs",
+    "lending.metrics",
     "seeds",
 ]
 

@@ -16,6 +16,7 @@ from lending.loans.default import loan_default_if_due
 from lending.loans.errors import LoanError
 from lending.loans.fundraising import loan_expire
 from lending.loans.models import Installment, Loan
+from lending.metrics.snapshots import snapshot_portfolio
 
 LOAN = Loan._meta.db_table
 INSTALLMENT = Installment._meta.db_table
@@ -88,8 +89,14 @@ def classify_defaults(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
     )
 
 
+def snapshot(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
+    """4. The portfolio's figures as of `on`, per platform, partner, country and sector."""
+    return snapshot_portfolio(on)
+
+
 STEPS = (
     ("expire_fundraising", expire_fundraising),
     ("refresh_arrears", refresh_arrears),
     ("classify_defaults", classify_defaults),
+    ("snapshot_portfolio", snapshot),
 )

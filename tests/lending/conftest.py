@@ -15,9 +15,11 @@ from lending.loans.applications import loan_apply, loan_approve, loan_publish, l
 from lending.loans.disbursement import loan_disburse
 from lending.loans.fundraising import share_purchase
 from lending.loans.models import Loan
+from lending.loans.repayments import repayment_record
 from tests.factories import LenderFactory
 
 START = date(2026, 1, 5)  # the business date the tests' calendar starts on
+CLOSE_ON = date(2026, 3, 20)  # the business date the close-of-business tests close
 
 
 @pytest.fixture
@@ -117,3 +119,26 @@ def disbursed(listed: Callable[..., Loan], officer: User) -> Callable[..., Loan]
         return loan_disburse(loan=loan, actor=officer, on=START)
 
     return make
+
+
+def _pay(loan: Loan, cents: int, on: date, key: str) -> None:
+    repayment_record(
+        loan=loan, amount_cents=cents, currency="USD", received_on=on, source="staff", idempotency_key=key, actor=None
+    )
+
+
+@pytest.fixture
+def portfolio(make_lenders, listed, disbursed):
+    """Six loans, one per situation the close must handle, named by their purpose."""
+    lenders = make_lenders(2, 100_000)
+    stale = listed(purpose="stale fundraising", amount_cents=10_000, fundraising_days=30)  # deadline 2026-02-04
+    buy(stale, [(lenders[0], 2_500)])
+    listed(purpose="fresh fundraising", amount_cents=10_000, fundraising_days=90)  # deadline 2026-04-05
+    late = disbursed([(lenders[0], 7_500), (lenders[1], 7_500)], purpose="late", repayments=12)  # 1,250 on the 5th
+    _pay(late, 1_250, date(2026, 2, 5), "late-1")  # paid February, not March: 15 days late on the 20th
+    pennies = disbursed([(lenders[0], 15_000)], purpose="pennies", repayments=12)
+    _pay(pennies, 2_450, date(2026, 3, 5), "pennies-1")  # 50 cents short of two installments: within tolerance
+    ended = disbursed([(lenders[1], 2_500)], purpose="ended", repayments=1, repayment_frequency="weeks")
+    paid = disbursed([(lenders[1], 2_500)], purpose="paid", repayments=1)
+    _pay(paid, 2_500, date(2026, 2, 5), "paid-1")
+    return {"lenders": lenders, "ended": ended, "late": late}

@@ -16,36 +16,11 @@ from lending.ledger.models import Journal
 from lending.ledger.reconcile import reconcile
 from lending.loans.arrears import loan_arrears
 from lending.loans.models import Loan
-from lending.loans.repayments import repayment_record
-from tests.lending.conftest import START, buy, wallet_cents
+from tests.lending.conftest import CLOSE_ON, START, wallet_cents
 
 pytestmark = pytest.mark.django_db
 
 S = Loan.Status
-CLOSE_ON = date(2026, 3, 20)
-
-
-def pay(loan, cents, on, key):
-    repayment_record(
-        loan=loan, amount_cents=cents, currency="USD", received_on=on, source="staff", idempotency_key=key, actor=None
-    )
-
-
-@pytest.fixture
-def portfolio(make_lenders, listed, disbursed):
-    """Six loans, one per situation the close must handle, named by their purpose."""
-    lenders = make_lenders(2, 100_000)
-    stale = listed(purpose="stale fundraising", amount_cents=10_000, fundraising_days=30)  # deadline 2026-02-04
-    buy(stale, [(lenders[0], 2_500)])
-    listed(purpose="fresh fundraising", amount_cents=10_000, fundraising_days=90)  # deadline 2026-04-05
-    late = disbursed([(lenders[0], 7_500), (lenders[1], 7_500)], purpose="late", repayments=12)  # 1,250 on the 5th
-    pay(late, 1_250, date(2026, 2, 5), "late-1")  # paid February, not March: 15 days late on the 20th
-    pennies = disbursed([(lenders[0], 15_000)], purpose="pennies", repayments=12)
-    pay(pennies, 2_450, date(2026, 3, 5), "pennies-1")  # 50 cents short of two installments: within tolerance
-    ended = disbursed([(lenders[1], 2_500)], purpose="ended", repayments=1, repayment_frequency="weeks")
-    paid = disbursed([(lenders[1], 2_500)], purpose="paid", repayments=1)
-    pay(paid, 2_500, date(2026, 2, 5), "paid-1")
-    return {"lenders": lenders, "ended": ended}
 
 
 def by_purpose():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection
 
@@ -38,55 +39,49 @@ def expire_fundraising(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
 
 
 def _days_since(column: str) -> str:
+    """Whole days from `column` to the business date %(d)s."""
     if connection.vendor == "postgresql":
-        return f"(CAST(%s AS date) - {column})"
-    return f"CAST(julianday(%s) - julianday({column}) AS INTEGER)"
+        return f"(CAST(%(d)s AS date) - {column})"
+    return f"CAST(julianday(%(d)s) - julianday({column}) AS INTEGER)"
 
 
 def refresh_arrears(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
     """2-3. Days past due, amount past due and the delinquent flag of every loan paying back, as of `on`.
 
-    The same rule as lending.loans.arrears.arrears_of, in two statements for the whole range: an
+    The same rule as lending.loans.arrears.arrears_of, in one statement for the whole id range: an
     installment is late from the day after its due date while unpaid; a loan is delinquent only
-    when more than ARREARS_TOLERANCE_CENTS is late.
+    when more than ARREARS_TOLERANCE_CENTS is late. Loans that stopped paying back (repaid,
+    refunded) have stale flags cleared; defaulted loans keep the arrears they defaulted with.
     """
-    tolerance = settings.ARREARS_TOLERANCE_CENTS
+    paying = S.PAYING_BACK
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {LOAN} SET days_past_due = 0, amount_past_due_cents = 0, delinquent = %s, "
-            f"arrears_as_of = CASE WHEN status = %s THEN %s ELSE arrears_as_of END "
-            f"WHERE id BETWEEN %s AND %s AND status <> %s "
-            f"AND (status = %s OR delinquent OR days_past_due > 0 OR amount_past_due_cents > 0)",
-            [False, S.PAYING_BACK, on, *ids, S.DEFAULTED, S.PAYING_BACK],
-        )
-        cursor.execute(
-            f"UPDATE {LOAN} SET amount_past_due_cents = late.amount, delinquent = late.amount > %s, "
-            f"days_past_due = CASE WHEN late.amount > %s THEN {_days_since('late.oldest')} ELSE 0 END "
-            f"FROM (SELECT loan_id, MIN(due_date) AS oldest, "
-            f"SUM(principal_cents + interest_cents + fees_cents - paid_principal_cents - paid_interest_cents "
-            f"- paid_fees_cents) AS amount FROM {INSTALLMENT} "
-            f"WHERE due_date < %s AND paid_on IS NULL AND loan_id BETWEEN %s AND %s GROUP BY loan_id) AS late "
-            f"WHERE {LOAN}.id = late.loan_id AND {LOAN}.status = %s",
-            [tolerance, tolerance, on, on, *ids, S.PAYING_BACK],
-        )
+            f"UPDATE {LOAN} SET "
+            f"amount_past_due_cents = CASE WHEN x.status = %(paying)s THEN COALESCE(x.amount, 0) ELSE 0 END, "
+            f"delinquent = x.status = %(paying)s AND COALESCE(x.amount, 0) > %(tol)s, "
+            f"days_past_due = CASE WHEN x.status = %(paying)s AND COALESCE(x.amount, 0) > %(tol)s "
+            f"THEN {_days_since('x.oldest')} ELSE 0 END, "
+            f"arrears_as_of = CASE WHEN x.status = %(paying)s THEN %(d)s ELSE {LOAN}.arrears_as_of END "
+            f"FROM (SELECT l.id, l.status, late.amount, late.oldest FROM {LOAN} l LEFT JOIN ("
+            f"  SELECT loan_id, MIN(due_date) AS oldest, SUM(principal_cents + interest_cents + fees_cents"
+            f"  - paid_principal_cents - paid_interest_cents - paid_fees_cents) AS amount FROM {INSTALLMENT}"
+            f"  WHERE due_date < %(d)s AND paid_on IS NULL AND loan_id BETWEEN %(lo)s AND %(hi)s GROUP BY loan_id"
+            f") late ON late.loan_id = l.id WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status <> %(defaulted)s "
+            f"AND (l.status = %(paying)s OR l.delinquent OR l.days_past_due > 0 OR l.amount_past_due_cents > 0)"
+            f") x WHERE {LOAN}.id = x.id",
+            {"paying": paying, "defaulted": S.DEFAULTED, "tol": settings.ARREARS_TOLERANCE_CENTS, "d": on,
+             "lo": ids[0], "hi": ids[1]},
+        )  # fmt: skip
         return cursor.rowcount
 
 
 def classify_defaults(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
     """3. Loans still owing LOAN_DEFAULT_AFTER_MONTHS after their last due date default and are written off."""
-    # Candidates by a day count that no month-length can beat; the exact month rule runs per loan.
-    latest_last_due = on - timedelta(days=28 * settings.LOAN_DEFAULT_AFTER_MONTHS - 1)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT i.loan_id FROM {INSTALLMENT} i JOIN {LOAN} l ON l.id = i.loan_id "
-            f"WHERE l.status = %s AND l.id BETWEEN %s AND %s "
-            f"GROUP BY i.loan_id HAVING MAX(i.due_date) <= %s ORDER BY i.loan_id",
-            [S.PAYING_BACK, *ids, latest_last_due],
-        )
-        candidates = [row[0] for row in cursor.fetchall()]
-    return sum(
-        1 for loan in Loan.objects.filter(pk__in=candidates).only("pk") if loan_default_if_due(loan=loan, as_of=on)
-    )
+    # Candidates: matured at least the rule's months ago, give or take month-end clamping (a few days
+    # of slack); the exact rule then runs per candidate, inside its own locked transaction.
+    latest_maturity = on - relativedelta(months=settings.LOAN_DEFAULT_AFTER_MONTHS) + timedelta(days=3)
+    candidates = Loan.objects.filter(status=S.PAYING_BACK, maturity_date__lte=latest_maturity, pk__range=ids)
+    return sum(1 for loan in candidates.only("pk").order_by("pk") if loan_default_if_due(loan=loan, as_of=on))
 
 
 def snapshot(on: date, ids: tuple[int, int] = ALL_IDS) -> int:

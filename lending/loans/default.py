@@ -31,7 +31,7 @@ S = Loan.Status
 
 def default_date(loan: Loan) -> date | None:
     """The first day on which the loan counts as defaulted if it still owes money."""
-    last_due = Installment.objects.filter(loan=loan).order_by("-number").values_list("due_date", flat=True).first()
+    last_due = loan.maturity_date
     if last_due is None:
         return None
     end = add_periods(last_due, every=settings.LOAN_DEFAULT_AFTER_MONTHS, frequency=Frequency.MONTHS, count=1)

@@ -39,6 +39,7 @@ def loan_disburse(*, loan: Loan, actor: User, on: date | None = None, first_repa
         on=on,
         disbursed_on=on,
         first_repayment_date=schedule[0].due_date,
+        maturity_date=schedule[-1].due_date,
     )
     Installment.objects.bulk_create(
         [

@@ -99,6 +99,7 @@ class Loan(models.Model):
     funded_on = models.DateField(null=True, blank=True)
     disbursed_on = models.DateField(null=True, blank=True)
     first_repayment_date = models.DateField(null=True, blank=True)
+    maturity_date = models.DateField(null=True, blank=True, help_text="The last installment's due date.")
     ended_on = models.DateField(null=True, blank=True)
     # Arrears, refreshed by loan_refresh_arrears (nightly) for the business date it names
     days_past_due = models.PositiveIntegerField(default=0)
@@ -118,7 +119,10 @@ class Loan(models.Model):
             ),
             models.CheckConstraint(condition=Q(repayments__gte=1), name="loans_loan_repayments_positive"),
         ]
-        indexes = [models.Index(fields=["status", "fundraising_deadline"])]
+        indexes = [
+            models.Index(fields=["status", "fundraising_deadline"]),
+            models.Index(fields=["status", "maturity_date"]),
+        ]
 
     def __str__(self) -> str:
         return f"Loan {self.pk} ({self.status})"

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from lending.bench import ledger, repayments
+from lending.bench import close, ledger, repayments
 from lending.bench.common import Comparison
 from lending.bench.scratch import scratch_database
 from lending.ledger.reconcile import reconcile
@@ -25,6 +25,8 @@ class Target:
     ratio_target: float | None
     run: Callable[[dict[str, Any], Callable[[str], None]], Comparison]
 
+
+CLOSE_SECONDS_PER_100K = 30  # target: 100,000 loans in 30 s, 1,000,000 in 5 minutes
 
 TARGETS = {
     "ledger": Target(
@@ -52,15 +54,19 @@ def positive(value: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Benchmark part of the product against a raw-SQL reference on a scratch database: ledger or repayments."
+    help = "Benchmark part of the product against a raw-SQL reference on a scratch database: ledger, repayments, close."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=sorted(TARGETS), help="what to benchmark")
+        parser.add_argument("target", choices=[*sorted(TARGETS), "close"], help="what to benchmark")
         parser.add_argument("--count", "--journals", type=positive, default=500, help="operations per round and method")
         parser.add_argument("--rounds", type=positive, default=5, help="timed rounds per method (median reported)")
         parser.add_argument("--lenders", type=positive, default=40, help="lenders each repayment is split among")
+        parser.add_argument("--loans", type=positive, default=100_000, help="close: paying-back loans to seed")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["target"] == "close":
+            self._close(options)
+            return
         target = TARGETS[options["target"]]
         out = self.stdout.write
         with scratch_database() as name:
@@ -91,3 +97,20 @@ class Command(BaseCommand):
             f"target (PostgreSQL, one process): >= {target.per_second_target} {target.unit}/s{ratio_goal}: "
             f"{'meets' if meets else 'MISSES'}"
         )
+
+    def _close(self, options: dict[str, Any]) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench close needs PostgreSQL (it seeds with generate_series): set DATABASE_URL")
+        out = self.stdout.write
+        loans = options["loans"]
+        with scratch_database() as name:
+            out(f"bench close: one close of business over {loans} paying-back loans")
+            out(f"database: scratch database {name}; machine: {os.cpu_count()} cores, one process")
+            figures = close.run(loans=loans, repeats=options["rounds"], out=out)
+        target = CLOSE_SECONDS_PER_100K * loans / 100_000
+        out(f"close: {figures['close_seconds']:.1f}s, {figures['loans_per_second']:.0f} loans/s")
+        out(
+            f"arrears step {figures['arrears_seconds']:.2f}s vs single-statement SQL reference "
+            f"{figures['reference_seconds']:.2f}s (median of {options['rounds']}): ratio {figures['ratio']:.2f}"
+        )
+        out(f"target: {loans} loans in {target:.0f}s: {'meets' if figures['close_seconds'] <= target else 'MISSES'}")

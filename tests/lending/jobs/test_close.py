@@ -16,6 +16,7 @@ from lending.ledger.models import Journal
 from lending.ledger.reconcile import reconcile
 from lending.loans.arrears import loan_arrears
 from lending.loans.models import Loan
+from lending.loans.repayments import repayment_record
 from tests.lending.conftest import CLOSE_ON, START, wallet_cents
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +136,16 @@ def test_commands_close_report_and_refuse_clearly(portfolio, capsys):
         call_command("close_business_day", "--date", "2026-03-01")
     with pytest.raises(CommandError, match="is not a date like"):
         call_command("advance_to", "--date", "2026-02-30")
+
+
+def test_a_loan_repaid_after_being_late_has_its_flags_cleared(portfolio):
+    close_business_day(on=CLOSE_ON)
+    late = by_purpose()["late"]
+    assert late.delinquent
+    repayment_record(
+        loan=late, amount_cents=13_750, currency="USD", received_on=CLOSE_ON + timedelta(days=1), source="staff",
+        idempotency_key="rest", actor=None,
+    )  # fmt: skip
+    close_business_day(on=CLOSE_ON + timedelta(days=1))
+    late = by_purpose()["late"]
+    assert (late.status, late.delinquent, late.days_past_due, late.amount_past_due_cents) == (S.REPAID, False, 0, 0)

@@ -2,58 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from lending.jobs.tasks import close_business_day_task, reconcile_ledger
 from lending.ledger.services import Line, journal_post
 from lending.loans.models import Loan
 from tests.lending.conftest import buy
+from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def database_url_of_the_test_database() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = db["USER"] or "postgres"
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker_queue() -> Iterator[str]:
-    """Start a worker that consumes only a queue of its own, so no other worker can take our tasks."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_of_the_test_database(),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    process = subprocess.Popen(  # noqa: S603 - a fixed command line
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool=solo",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    process = start_worker(queue)
     try:
         yield queue
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_worker(process)
 
 
 def test_worker_runs_reconcile_and_reports_tampering(worker_queue, cash, wallet):

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "lending.loans",
     "lending.jobs",
     "lending.metrics",
+    "lending.autolending",
     "seeds",
 ]
 

@@ -13,6 +13,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connection
 
+from lending.autolending.services import autolend
 from lending.loans.default import loan_default_if_due
 from lending.loans.errors import LoanError
 from lending.loans.fundraising import loan_expire
@@ -89,9 +90,15 @@ def snapshot(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
     return snapshot_portfolio(on)
 
 
+def auto_lend(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
+    """5. Lend opted-in lenders' idle credit to matching loans."""
+    return len(autolend(on=on))
+
+
 STEPS = (
     ("expire_fundraising", expire_fundraising),
     ("refresh_arrears", refresh_arrears),
     ("classify_defaults", classify_defaults),
     ("snapshot_portfolio", snapshot),
+    ("auto_lend", auto_lend),
 )

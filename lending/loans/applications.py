@@ -100,6 +100,8 @@ def loan_apply(
     partner: FieldPartner | None = None,
     share_size_cents: int | None = None,
     fundraising_days: int | None = None,
+    borrower_count: int = 1,
+    borrower_gender: str = Loan.Gender.UNSPECIFIED,
     **terms: Any,
 ) -> Loan:
     """A draft application, by the borrower, their field partner's staff, or platform staff."""
@@ -121,8 +123,14 @@ def loan_apply(
         raise _bad("fundraising_days", "must be from 1 to 90")
     if isinstance(repayments, bool) or not isinstance(repayments, int) or not 1 <= repayments <= 600:
         raise _bad("repayments", "must be a whole number from 1 to 600")
+    if isinstance(borrower_count, bool) or not isinstance(borrower_count, int) or not 1 <= borrower_count <= 100:
+        raise _bad("borrower_count", "must be a whole number from 1 to 100")
+    if borrower_gender not in Loan.Gender.values:
+        raise _bad("borrower_gender", f"must be one of {', '.join(Loan.Gender.values)}")
     loan = Loan(
         borrower=borrower,
+        borrower_count=borrower_count,
+        borrower_gender=borrower_gender,
         partner=partner or borrower.partner,
         created_by=actor,
         amount_cents=amount_cents,

@@ -41,6 +41,14 @@ class Sector(models.TextChoices):
 
 
 class Loan(models.Model):
+    class Gender(models.TextChoices):
+        """The borrower's gender, or a group's most common one (Kiva's `gender`), as lenders filter by it."""
+
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        MIXED = "mixed", "Mixed group"
+        UNSPECIFIED = "unspecified", "Not given"
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted"
@@ -67,6 +75,8 @@ class Loan(models.Model):
     sector = models.CharField(max_length=20, choices=Sector.choices)
     country = models.CharField(max_length=2)
     share_size_cents = models.BigIntegerField(default=2500)
+    borrower_count = models.PositiveSmallIntegerField(default=1, help_text="More than one: a group loan.")
+    borrower_gender = models.CharField(max_length=12, choices=Gender.choices, default=Gender.UNSPECIFIED)
     fundraising_days = models.PositiveSmallIntegerField(default=30)
 
     # Repayment terms (fed to lending.schedules at disbursement)

@@ -1,0 +1,1 @@
+"""Auto-lending: a lender's idle credit lent, opt-in, to fundraising loans that match their criteria."""

@@ -19,6 +19,7 @@ from lending.loans.errors import LoanError
 from lending.loans.fundraising import loan_expire
 from lending.loans.models import Installment, Loan
 from lending.metrics.snapshots import snapshot_portfolio
+from lending.notifications.services import send_digests
 
 LOAN = Loan._meta.db_table
 INSTALLMENT = Installment._meta.db_table
@@ -95,10 +96,16 @@ def auto_lend(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
     return len(autolend(on=on))
 
 
+def notify(on: date, ids: tuple[int, int] = ALL_IDS) -> int:
+    """6. Each lender's digest: repayments received, loans funded, loans late."""
+    return send_digests(on)
+
+
 STEPS = (
     ("expire_fundraising", expire_fundraising),
     ("refresh_arrears", refresh_arrears),
     ("classify_defaults", classify_defaults),
     ("snapshot_portfolio", snapshot),
     ("auto_lend", auto_lend),
+    ("notify", notify),
 )

@@ -1,0 +1,9 @@
+"""App config for notifications (app label `notifications`)."""
+
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "lending.notifications"
+    label = "notifications"
+    verbose_name = "Notifications"

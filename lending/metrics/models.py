@@ -12,6 +12,7 @@ class PortfolioSnapshot(models.Model):
         PARTNER = "partner", "Field partner"
         COUNTRY = "country", "Country"
         SECTOR = "sector", "Sector"
+        LENDER = "lender", "Lender"
 
     as_of = models.DateField()
     dimension = models.CharField(max_length=10, choices=Dimension.choices)

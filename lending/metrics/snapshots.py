@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from lending.loans.models import Installment, Loan, LoanEvent, Repayment
+from lending.loans.models import Installment, LenderPosition, Loan, LoanEvent, Repayment, RepaymentSplit
 from lending.metrics.formulas import FORMULA_VERSION
 from lending.metrics.models import PortfolioSnapshot
 
@@ -68,14 +68,14 @@ def _per_loan_sql() -> str:
                    AS oldest_unpaid
         FROM schedule s LEFT JOIN paid p ON p.loan_id = s.loan_id GROUP BY s.loan_id
     ), per_loan AS (
-        SELECT l.partner_id, l.country, l.sector, l.currency, l.amount_cents AS amount, st.status,
+        SELECT l.id AS loan_id, l.partner_id, l.country, l.sector, l.currency, l.amount_cents AS amount, st.status,
                COALESCE(p.principal, 0) AS principal_repaid, COALESCE(p.recovered, 0) AS recovered,
                COALESCE(p.applied, 0) AS applied, COALESCE(du.due_to_date, 0) AS due_to_date,
                COALESCE(du.due_before, 0) AS due_before, du.oldest_unpaid
         FROM {loan} l JOIN status_then st ON st.loan_id = l.id
         LEFT JOIN paid p ON p.loan_id = l.id LEFT JOIN due du ON du.loan_id = l.id
     ), figures AS (
-        SELECT partner_id, country, sector, currency, amount, status, principal_repaid, recovered,
+        SELECT loan_id, partner_id, country, sector, currency, amount, status, principal_repaid, recovered,
                due_to_date, CASE WHEN applied < due_to_date THEN applied ELSE due_to_date END AS repaid_to_date,
                CASE WHEN status = 'paying_back' THEN amount - principal_repaid ELSE 0 END AS outstanding,
                CASE WHEN status = 'paying_back' AND due_before > applied THEN due_before - applied ELSE 0 END
@@ -101,13 +101,54 @@ def _group_sql(dimension: str) -> str:
     FROM figures GROUP BY group_key, currency, status"""
 
 
+def _lender_sql() -> str:
+    """Per lender: their stake in each loan. Principal is theirs exactly (from their receipts); what a
+    loan has past due, due and paid to date is taken pro rata to their stake (rounded down)."""
+    position, split, repayment = (
+        LenderPosition._meta.db_table,
+        RepaymentSplit._meta.db_table,
+        Repayment._meta.db_table,
+    )
+    return f"""{_per_loan_sql()}, lender_paid AS (
+        SELECT s.lender_id, r.loan_id,
+               SUM(CASE WHEN r.is_recovery THEN 0 ELSE s.principal_cents END) AS principal,
+               SUM(CASE WHEN r.is_recovery THEN s.principal_cents ELSE 0 END) AS recovered
+        FROM {split} s JOIN {repayment} r ON r.id = s.repayment_id
+        WHERE r.received_on <= %(d)s GROUP BY s.lender_id, r.loan_id
+    ), stakes AS (
+        SELECT CAST(p.lender_id AS VARCHAR(20)) AS group_key, f.currency, f.status, f.days_past_due,
+               p.lent_cents AS lent, f.amount,
+               CASE WHEN f.status = 'paying_back' THEN p.lent_cents - COALESCE(lp.principal, 0) ELSE 0 END
+                   AS outstanding,
+               f.past_due * p.lent_cents / f.amount AS past_due,
+               f.due_to_date * p.lent_cents / f.amount AS due_to_date,
+               f.repaid_to_date * p.lent_cents / f.amount AS repaid_to_date,
+               COALESCE(lp.principal, 0) + COALESCE(lp.recovered, 0) AS repaid,
+               CASE WHEN f.status = 'defaulted'
+                    THEN p.lent_cents - COALESCE(lp.principal, 0) - COALESCE(lp.recovered, 0) ELSE 0 END AS lost
+        FROM figures f JOIN {position} p ON p.loan_id = f.loan_id
+        LEFT JOIN lender_paid lp ON lp.lender_id = p.lender_id AND lp.loan_id = f.loan_id
+        WHERE p.lent_cents > 0
+    )
+    SELECT group_key, currency, status, COUNT(*), SUM(lent), SUM(outstanding), SUM(past_due),
+           SUM(CASE WHEN days_past_due > 1 THEN outstanding ELSE 0 END),
+           SUM(CASE WHEN days_past_due > 30 THEN outstanding ELSE 0 END),
+           SUM(CASE WHEN days_past_due > 90 THEN outstanding ELSE 0 END),
+           SUM(CASE WHEN status IN ('repaid', 'defaulted') THEN lent ELSE 0 END),
+           SUM(CASE WHEN status IN ('repaid', 'defaulted') THEN 1 ELSE 0 END),
+           SUM(CASE WHEN status = 'defaulted' THEN 1 ELSE 0 END),
+           SUM(lost), SUM(due_to_date), SUM(repaid_to_date), SUM(repaid), SUM(lost)
+    FROM stakes GROUP BY group_key, currency, status"""
+
+
 def compute(on: date, dimension: str) -> list[PortfolioSnapshot]:
     """The snapshot rows of one dimension for `on` (not saved)."""
     groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {"loans_by_status": {}, **dict.fromkeys(FIGURES, 0)}
     )
     with connection.cursor() as cursor:
-        cursor.execute(_group_sql(dimension), {"d": on, "tolerance": settings.ARREARS_TOLERANCE_CENTS})
+        sql = _lender_sql() if dimension == D.LENDER else _group_sql(dimension)
+        cursor.execute(sql, {"d": on, "tolerance": settings.ARREARS_TOLERANCE_CENTS})
         for key, currency, status, count, amount, *sums in cursor.fetchall():
             group = groups[(key, currency)]
             group["loans_by_status"][status] = {"count": int(count), "amount": int(amount)}

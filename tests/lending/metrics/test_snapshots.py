@@ -107,3 +107,30 @@ def test_portfolio_metrics_prints_stable_json_and_computes_a_missing_date(portfo
     out = StringIO()
     call_command("portfolio_metrics", "--as-of", "2026-03-20", stdout=out)
     assert "portfolio as of 2026-03-20 by platform" in out.getvalue()
+
+
+def test_each_lender_gets_their_own_snapshot_of_their_stakes(portfolio):
+    close_business_day(on=CLOSE_ON)
+    first = portfolio["lenders"][0]  # stale 2,500 (expired), late 7,500 of 15,000, pennies 15,000 of 15,000
+    row = PortfolioSnapshot.objects.get(as_of=CLOSE_ON, dimension="lender", key=str(first.pk))
+    assert row.loans_by_status == {
+        "expired": {"count": 1, "amount": 2_500},
+        "paying_back": {"count": 2, "amount": 22_500},
+    }
+    assert (row.outstanding_principal, row.amount_past_due) == ((7_500 - 625) + (15_000 - 2_450), 625 + 50)
+    assert (row.par_1_principal, row.par_30_principal) == (7_500 - 625, 0)
+    assert row.amount_repaid == 625 + 2_450
+
+
+def test_a_recovery_after_default_shrinks_what_is_lost(portfolio):
+    advance_to(target=date(2026, 7, 12), start=CLOSE_ON)
+    assert platform(date(2026, 7, 12)).amount_lost == 2_500
+    repayment_record(
+        loan=portfolio["ended"], amount_cents=1_000, currency="USD", received_on=date(2026, 7, 13), source="staff",
+        idempotency_key="recovery", actor=None,
+    )  # fmt: skip
+    close_business_day(on=date(2026, 7, 13))
+    row = platform(date(2026, 7, 13))
+    assert (row.defaulted_balance, row.amount_lost, row.defaulted_count) == (1_500, 1_500, 1)
+    figures = {name: getattr(row, name) for name in FIGURES}
+    assert rates(figures)["default_rate_by_amount"] == Decimal("0.300000")  # 1,500 of 5,000 ended

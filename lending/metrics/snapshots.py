@@ -87,18 +87,25 @@ def _per_loan_sql() -> str:
     )"""
 
 
-def _group_sql(dimension: str) -> str:
-    return f"""{_per_loan_sql()}
-    SELECT {KEYS[dimension]} AS group_key, currency, status, COUNT(*), SUM(amount), SUM(outstanding), SUM(past_due),
+# Every dimension first shapes one row per loan (or per stake) into these columns, then sums them.
+_AGGREGATE = """
+    SELECT group_key, currency, status, COUNT(*), SUM(amount), SUM(outstanding), SUM(past_due),
            SUM(CASE WHEN days_past_due > 1 THEN outstanding ELSE 0 END),
            SUM(CASE WHEN days_past_due > 30 THEN outstanding ELSE 0 END),
            SUM(CASE WHEN days_past_due > 90 THEN outstanding ELSE 0 END),
            SUM(CASE WHEN status IN ('repaid', 'defaulted') THEN amount ELSE 0 END),
            SUM(CASE WHEN status IN ('repaid', 'defaulted') THEN 1 ELSE 0 END),
            SUM(CASE WHEN status = 'defaulted' THEN 1 ELSE 0 END),
-           SUM(defaulted_balance), SUM(due_to_date), SUM(repaid_to_date), SUM(principal_repaid + recovered),
-           SUM(defaulted_balance)
-    FROM figures GROUP BY group_key, currency, status"""
+           SUM(lost), SUM(due_to_date), SUM(repaid_to_date), SUM(repaid), SUM(lost)
+    FROM shaped GROUP BY group_key, currency, status"""
+
+
+def _group_sql(dimension: str) -> str:
+    return f"""{_per_loan_sql()}, shaped AS (
+        SELECT {KEYS[dimension]} AS group_key, currency, status, days_past_due, amount, outstanding, past_due,
+               due_to_date, repaid_to_date, principal_repaid + recovered AS repaid, defaulted_balance AS lost
+        FROM figures
+    ){_AGGREGATE}"""
 
 
 def _lender_sql() -> str:
@@ -115,9 +122,9 @@ def _lender_sql() -> str:
                SUM(CASE WHEN r.is_recovery THEN s.principal_cents ELSE 0 END) AS recovered
         FROM {split} s JOIN {repayment} r ON r.id = s.repayment_id
         WHERE r.received_on <= %(d)s GROUP BY s.lender_id, r.loan_id
-    ), stakes AS (
+    ), shaped AS (
         SELECT CAST(p.lender_id AS VARCHAR(20)) AS group_key, f.currency, f.status, f.days_past_due,
-               p.lent_cents AS lent, f.amount,
+               p.lent_cents AS amount,
                CASE WHEN f.status = 'paying_back' THEN p.lent_cents - COALESCE(lp.principal, 0) ELSE 0 END
                    AS outstanding,
                f.past_due * p.lent_cents / f.amount AS past_due,
@@ -129,16 +136,7 @@ def _lender_sql() -> str:
         FROM figures f JOIN {position} p ON p.loan_id = f.loan_id
         LEFT JOIN lender_paid lp ON lp.lender_id = p.lender_id AND lp.loan_id = f.loan_id
         WHERE p.lent_cents > 0
-    )
-    SELECT group_key, currency, status, COUNT(*), SUM(lent), SUM(outstanding), SUM(past_due),
-           SUM(CASE WHEN days_past_due > 1 THEN outstanding ELSE 0 END),
-           SUM(CASE WHEN days_past_due > 30 THEN outstanding ELSE 0 END),
-           SUM(CASE WHEN days_past_due > 90 THEN outstanding ELSE 0 END),
-           SUM(CASE WHEN status IN ('repaid', 'defaulted') THEN lent ELSE 0 END),
-           SUM(CASE WHEN status IN ('repaid', 'defaulted') THEN 1 ELSE 0 END),
-           SUM(CASE WHEN status = 'defaulted' THEN 1 ELSE 0 END),
-           SUM(lost), SUM(due_to_date), SUM(repaid_to_date), SUM(repaid), SUM(lost)
-    FROM stakes GROUP BY group_key, currency, status"""
+    ){_AGGREGATE}"""
 
 
 def compute(on: date, dimension: str) -> list[PortfolioSnapshot]:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import User
 from lending.ledger.chart import AccountType
 from lending.ledger.models import LedgerAccount
 from lending.ledger.services import lender_wallet, platform_account
 from tests.factories import LenderFactory
+
+
+# The machines are small and noisy: a slow example is not a failure. Seeds are printed on failure.
+hypothesis_settings.register_profile("project", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("project")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

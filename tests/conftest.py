@@ -12,7 +12,6 @@ from lending.ledger.models import LedgerAccount
 from lending.ledger.services import lender_wallet, platform_account
 from tests.factories import LenderFactory
 
-
 # The machines are small and noisy: a slow example is not a failure. Seeds are printed on failure.
 hypothesis_settings.register_profile("project", deadline=None, print_blob=True)
 hypothesis_settings.load_profile("project")

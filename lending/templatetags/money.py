@@ -1,6 +1,7 @@
 """The one template filter that prints money: `{{ amount_cents|money:currency }}`."""
 
 from django import template
+from django.conf import settings
 
 from lending.money import format_money
 
@@ -8,5 +9,6 @@ register = template.Library()
 
 
 @register.filter(name="money")
-def money(amount_cents: int, currency: str = "USD") -> str:
-    return format_money(int(amount_cents), currency)
+def money(amount_cents: int, currency: str | None = None) -> str:
+    """Minor units as a person reads them, in `currency` (default: the platform's)."""
+    return format_money(int(amount_cents), currency or settings.PLATFORM_CURRENCY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
@@ -24,7 +25,6 @@ class Command(BaseCommand):
         decisions = autolend(on=on, dry_run=options["dry_run"])
         verb = "would lend" if options["dry_run"] else "lent"
         for d in decisions:
-            self.stdout.write(
-                f"lender {d.lender_id} {verb} {format_money(d.amount_cents, 'USD')} to loan {d.loan_id}: {d.reason}"
-            )
+            amount = format_money(d.amount_cents, settings.PLATFORM_CURRENCY)
+            self.stdout.write(f"lender {d.lender_id} {verb} {amount} to loan {d.loan_id}: {d.reason}")
         self.stdout.write(f"{len(decisions)} share purchase(s) {'planned' if options['dry_run'] else 'made'} for {on}")

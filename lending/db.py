@@ -43,6 +43,17 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
             cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values}", [v for row in rows for v in row])
 
 
+def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
+    """Insert one row from {field name: value} and return its id, without building a model instance."""
+    fields = [_field(model, name) for name in values]
+    names = ", ".join(str(f.column) for f in fields)
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {model._meta.db_table} ({names}) VALUES ({placeholders}) RETURNING id", params)
+        return int(cursor.fetchone()[0])
+
+
 def add_to_columns(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[int, ...]]) -> int:
     """For each (pk, delta, delta, ...) row, add the deltas to `columns` in one UPDATE; return rows updated.
 

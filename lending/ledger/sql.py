@@ -31,6 +31,15 @@ class LockedAccount:
     credits_posted_cents: int
 
 
+def account_ids(codes: Sequence[str]) -> dict[str, int]:
+    """{code: id} of the accounts that exist among `codes`, in one statement."""
+    if not codes:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT code, id FROM {ACCOUNT} WHERE code IN ({', '.join(['%s'] * len(codes))})", list(codes))
+        return dict(cursor.fetchall())
+
+
 def insert_journal(journal: Journal) -> int | None:
     """Insert the (unsaved) journal row and return its id, or None if its key is taken by a committed twin.
 

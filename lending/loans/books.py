@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Protocol
 
 from django.utils import timezone
 
@@ -36,7 +37,21 @@ class LoanBooks:
     wallets: dict[int, LedgerAccount]  # by lender id
 
 
-def _specs(loan: Loan) -> dict[str, AccountSpec]:
+class LoanLike(Protocol):
+    """What the books need to know of a loan: a `Loan`, or the repayment path's plain row."""
+
+    @property
+    def currency(self) -> str: ...
+    @property
+    def ledger_ref(self) -> str: ...
+    @property
+    def borrower_id(self) -> int: ...
+    @property
+    def partner_id(self) -> int | None: ...
+
+
+def account_specs(loan: LoanLike) -> dict[str, AccountSpec]:
+    """The loan's own accounts and the platform's it posts to, by role (cash, escrow, receivable, ...)."""
     cur, ref = loan.currency, loan.ledger_ref
     borrower = AccountSpec(AccountType.BORROWER_PAYABLE, cur, ref=f"borrower:{loan.borrower_id}")
     return {
@@ -53,7 +68,7 @@ def _specs(loan: Loan) -> dict[str, AccountSpec]:
 
 
 def loan_books(loan: Loan, lender_ids: Iterable[int] = ()) -> LoanBooks:
-    specs = _specs(loan)
+    specs = account_specs(loan)
     wallet_specs = {
         lender_id: lender_wallet_spec(user_id=lender_id, currency=loan.currency) for lender_id in lender_ids
     }

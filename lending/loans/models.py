@@ -191,7 +191,7 @@ class LenderPosition(models.Model):
     repayment reads 40 positions instead of summing every past split.
     """
 
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="positions")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="positions", db_index=False)  # unique below
     lender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="loan_positions")
     lent_cents = models.BigIntegerField(default=0)
     principal_repaid_cents = models.BigIntegerField(default=0)
@@ -304,8 +304,12 @@ class Repayment(models.Model):
 class RepaymentSplit(models.Model):
     """A lender's receipt: their part of one repayment, to the cent."""
 
-    repayment = models.ForeignKey(Repayment, on_delete=models.PROTECT, related_name="splits")
-    lender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="repayment_splits")
+    # No single-column indexes: (repayment, lender) and (lender, repayment) below serve both lookups,
+    # and every repayment inserts a row per lender, so each index costs 40 insertions.
+    repayment = models.ForeignKey(Repayment, on_delete=models.PROTECT, related_name="splits", db_index=False)
+    lender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="repayment_splits", db_index=False
+    )
     principal_cents = models.BigIntegerField()
     interest_cents = models.BigIntegerField()
 

@@ -25,6 +25,7 @@ app.conf.update(
         "lending.jobs.tasks.close_business_day": {"queue": "sweeps"},
         "lending.jobs.tasks.advance_to_yesterday": {"queue": "sweeps"},
         "lending.jobs.tasks.reconcile_ledger": {"queue": "sweeps"},
+        "lending.payments.tasks.reconcile_stripe": {"queue": "sweeps"},
     },
     beat_schedule={
         # Close every business date not yet closed, up to yesterday.
@@ -37,6 +38,16 @@ app.conf.update(
             "task": "lending.jobs.tasks.reconcile_ledger",
             "schedule": crontab(hour=2, minute=15),
         },
+        # Stripe's payments and refunds against the ledger.
+        "reconcile-stripe-nightly": {
+            "task": "lending.payments.tasks.reconcile_stripe",
+            "schedule": crontab(hour=2, minute=45),
+        },
+        # Events and withdrawals whose queueing was lost to a broker outage.
+        "sweep-payments": {
+            "task": "lending.payments.tasks.sweep_payments",
+            "schedule": crontab(minute="*/5"),
+        },
     },
 )
-app.autodiscover_tasks(["lending.jobs"])
+app.autodiscover_tasks(["lending.jobs", "lending.payments"])

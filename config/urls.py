@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from lending.payments import views as payments
 from lending.web import views as web
 
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("lending.api.urls")),
+    path("webhooks/stripe/", payments.stripe_webhook, name="stripe-webhook"),
 ]

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "lending.metrics",
     "lending.autolending",
     "lending.notifications",
+    "lending.payments",
     "seeds",
 ]
 
@@ -164,11 +165,23 @@ LOAN_DEFAULT_AFTER_MONTHS = env.int("LOAN_DEFAULT_AFTER_MONTHS", default=6)
 # A close of business that has not finished after this long is presumed dead and may be taken over.
 CLOSE_CLAIM_SECONDS = env.int("CLOSE_CLAIM_SECONDS", default=2 * 60 * 60)
 
-# --- Stripe (test mode only; the payments issue wires these up) ----------------------------------
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+# --- Stripe, in test mode only (lending.payments refuses a live key at start) ----------------------
+# With no secret key, card payments point at the local Stripe test server that `make run` starts
+# (`manage.py localstripe`); set STRIPE_SECRET_KEY=sk_test_... and leave STRIPE_API_BASE empty to
+# talk to Stripe's own test mode instead.
+LOCALSTRIPE_PORT = env.int("LOCALSTRIPE_PORT", default=8420)
+_LOCAL_STRIPE = not env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_local")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_local")
+STRIPE_WEBHOOK_SECRET = env.str(
+    "STRIPE_WEBHOOK_SECRET", default="whsec_local_development_only" if _LOCAL_STRIPE else ""
+)
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default=f"http://127.0.0.1:{LOCALSTRIPE_PORT}" if _LOCAL_STRIPE else "")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=3)  # with backoff, same idempotency key
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+DEPOSIT_MIN_CENTS = env.int("DEPOSIT_MIN_CENTS", default=2_500)  # $25
+DEPOSIT_MAX_CENTS = env.int("DEPOSIT_MAX_CENTS", default=1_000_000)  # $10,000
 
 # --- Email (lender digests) ----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -32,6 +32,9 @@ class AccountType(StrEnum):
     FEE_INCOME = "fee_income"
     CREDIT_LOSSES = "credit_losses"
     SUSPENSE = "suspense"
+    PENDING_WITHDRAWAL = "pending_withdrawal"
+    DISPUTE_HELD = "dispute_held"
+    LENDER_RECEIVABLE = "lender_receivable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,12 @@ CHART: dict[AccountType, AccountRule] = {
     AccountType.FEE_INCOME: AccountRule("Platform fee income", Side.CREDIT, Bound.NONE, False),
     AccountType.CREDIT_LOSSES: AccountRule("Credit losses (written-off principal)", Side.DEBIT, Bound.NONE, False),
     AccountType.SUSPENSE: AccountRule("Suspense (unmatched money)", Side.DEBIT, Bound.NONE, False),
+    # A lender's withdrawal between their wallet and the card refunds that pay it out.
+    AccountType.PENDING_WITHDRAWAL: AccountRule("Withdrawal being paid out", *_LIABILITY_FLOORED_AT_ZERO, True),
+    # Credit held while a card payment of the lender's is disputed.
+    AccountType.DISPUTE_HELD: AccountRule("Held for a card dispute", *_LIABILITY_FLOORED_AT_ZERO, True),
+    # What a lender owes the platform: a lost dispute beyond what their wallet held.
+    AccountType.LENDER_RECEIVABLE: AccountRule("Owed by a lender", *_ASSET_FLOORED_AT_ZERO, True),
 }
 
 

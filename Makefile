@@ -18,7 +18,7 @@ run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)  Ctrl-C stops everything."
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 ## make test: lint, type-check and run every test (DATABASE_URL / CELERY_BROKER_URL choose the servers).
 test: $(BIN)/.installed lint typecheck pytest

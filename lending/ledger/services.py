@@ -312,35 +312,24 @@ def _write(
 ) -> Journal:
     with transaction.atomic(savepoint=savepoint):
         return _write_rows(
-            key=key, kind=kind, fingerprint=fingerprint, triples=triples, effective_at=effective_at,
-            description=description, metadata=metadata, reverses=reverses,
-        )  # fmt: skip
+            Journal(
+                idempotency_key=key,
+                kind=kind,
+                description=description,
+                effective_at=effective_at,
+                created_at=timezone.now(),
+                fingerprint=fingerprint,
+                reverses=reverses,
+                metadata=metadata,
+            ),
+            triples,
+        )
 
 
-def _write_rows(
-    *,
-    key: str,
-    kind: str,
-    fingerprint: str,
-    triples: Sequence[tuple[int, int, int]],
-    effective_at: datetime,
-    description: str,
-    metadata: dict[str, Any],
-    reverses: Journal | None,
-) -> Journal:
-    journal = Journal(
-        idempotency_key=key,
-        kind=kind,
-        description=description,
-        effective_at=effective_at,
-        created_at=timezone.now(),
-        fingerprint=fingerprint,
-        reverses=reverses,
-        metadata=metadata,
-    )
+def _write_rows(journal: Journal, triples: Sequence[tuple[int, int, int]]) -> Journal:
     journal_id = sql.insert_journal(journal)
     if journal_id is None:
-        return _replay(key, fingerprint)
+        return _replay(journal.idempotency_key, journal.fingerprint)
     deltas = _deltas(triples)
     accounts = sql.lock_accounts(list(deltas))  # before any transfer row: ids then follow lock order
     if len(accounts) != len(deltas):

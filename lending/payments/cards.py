@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from datetime import date, datetime
@@ -163,17 +164,18 @@ def pay_with_test_card(
     if not is_local():
         raise PaymentRefused("number: card details are entered with Stripe's own form here", field="number")
     card = check_test_card(number, exp_month, exp_year, cvc)
-    if payment.status not in (P.AWAITING_CARD, P.FAILED) or not payment.payment_intent_id:
-        raise PaymentRefused(f"this payment is {payment.get_status_display().lower()}", field="payment")
+    if payment.status != P.AWAITING_CARD or not payment.payment_intent_id:
+        # After a decline, `payment_retry` starts a new payment: the local server cannot confirm a PaymentIntent twice.
+        raise PaymentRefused(f"payment: this payment is {payment.get_status_display().lower()}", field="payment")
     stripe_client = client()
     try:
         method = stripe_client.v1.payment_methods.create(params={"type": "card", "card": card})  # type: ignore[arg-type]
         stripe_client.v1.payment_intents.update(payment.payment_intent_id, params={"payment_method": method.id})
-        stripe_client.v1.payment_intents.confirm(payment.payment_intent_id)
+        intent = stripe_client.v1.payment_intents.confirm(payment.payment_intent_id)
     except stripe.CardError as exc:
         # Shown at once; the payment_intent.payment_failed event will say the same.
         message = exc.user_message or "Your card was declined."
-        CardPayment.objects.filter(pk=payment.pk, status__in=[P.AWAITING_CARD, P.FAILED]).update(
+        CardPayment.objects.filter(pk=payment.pk, status=P.AWAITING_CARD).update(
             status=P.FAILED, failure_message=message[:500], updated_at=timezone.now()
         )
     except TRANSIENT as exc:
@@ -181,9 +183,62 @@ def pay_with_test_card(
     except stripe.InvalidRequestError as exc:
         raise PaymentRefused(f"number: Stripe refused the card: {exc.user_message or exc}", field="number") from exc
     else:
-        CardPayment.objects.filter(pk=payment.pk, status__in=[P.AWAITING_CARD, P.FAILED]).update(
-            status=P.PROCESSING, failure_message="", updated_at=timezone.now()
+        if intent.status == "requires_action":
+            status, message = (
+                P.FAILED,
+                (
+                    "This card asks for 3-D Secure authentication, which the local test server cannot show. "
+                    "Use 4242 4242 4242 4242."
+                ),
+            )
+        else:  # succeeded or processing: the money moves when Stripe's event arrives
+            status, message = P.PROCESSING, ""
+        CardPayment.objects.filter(pk=payment.pk, status=P.AWAITING_CARD).update(
+            status=status, failure_message=message, updated_at=timezone.now()
         )
+    payment.refresh_from_db()
+    return payment
+
+
+def payment_retry(*, payment: CardPayment) -> CardPayment:
+    """After a declined card: the same amount as a new payment (a new PaymentIntent), the old one cancelled.
+
+    Asked twice (a double click), it returns the same new payment.
+    """
+    retry_key = f"{payment.request_key[:50]}-retry{payment.pk}"
+    existing = CardPayment.objects.filter(user_id=payment.user_id, request_key=retry_key).first()
+    if existing is not None:
+        return _ensure_payment_intent(existing)
+    if payment.status != P.FAILED:
+        raise PaymentRefused(f"payment: this payment is {payment.get_status_display().lower()}", field="payment")
+    with contextlib.suppress(PaymentRefused):  # Stripe may consider it finished already: nothing to stop
+        payment_cancel(payment=payment)
+    existing, _ = CardPayment.objects.get_or_create(
+        user_id=payment.user_id,
+        request_key=retry_key,
+        defaults={"purpose": payment.purpose, "loan_id": payment.loan_id, "amount_cents": payment.amount_cents,
+                  "currency": payment.currency},
+    )  # fmt: skip
+    return _ensure_payment_intent(existing)
+
+
+def payment_cancel(*, payment: CardPayment) -> CardPayment:
+    """The payer gives up before paying: Stripe cancels the PaymentIntent, so it can never be charged."""
+    if payment.status not in (P.AWAITING_CARD, P.FAILED):
+        raise PaymentRefused(f"payment: this payment is {payment.get_status_display().lower()}", field="payment")
+    if payment.payment_intent_id:
+        try:
+            client().v1.payment_intents.cancel(payment.payment_intent_id)
+        except TRANSIENT as exc:
+            raise StripeUnavailable(f"Stripe could not be reached ({exc.__class__.__name__}); try again") from exc
+        except stripe.InvalidRequestError as exc:
+            raise PaymentRefused(
+                f"payment: Stripe would not cancel it: {exc.user_message or exc}", field="payment"
+            ) from exc
+    # No money has moved; Stripe's payment_intent.canceled event, when it comes, finds it cancelled already.
+    CardPayment.objects.filter(pk=payment.pk, status__in=[P.AWAITING_CARD, P.FAILED]).update(
+        status=P.CANCELED, failure_message="Cancelled by you; nothing was charged.", updated_at=timezone.now()
+    )
     payment.refresh_from_db()
     return payment
 
@@ -210,15 +265,14 @@ def payment_intent_apply(intent: dict[str, Any], event_created: datetime) -> Car
         if payment is None:
             return None
         status = intent.get("status")
-        if payment.status == P.SUCCEEDED or (
-            status != "succeeded" and payment.last_event_at and event_created < payment.last_event_at
-        ):
+        stale = payment.last_event_at is not None and event_created < payment.last_event_at
+        if payment.status == P.SUCCEEDED or (status != "succeeded" and (stale or payment.status == P.CANCELED)):
             return payment
         error = intent.get("last_payment_error") or {}
         if status == "succeeded":
+            payment.failure_message = ""  # before _collect, which says why money it could not apply is held
             _collect(payment, intent)
             payment.status = P.SUCCEEDED
-            payment.failure_message = ""
         elif status == "canceled":
             payment.status = P.CANCELED
             reason = intent.get("cancellation_reason") or "cancelled before the card was charged"

@@ -47,7 +47,8 @@ def event_receive(payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
         raise BadWebhook("body: not a JSON event") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise BadWebhook("body: not a Stripe event (no id or type)")
-    if not isinstance((event.get("data") or {}).get("object"), dict):
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise BadWebhook("body: the event has no data.object")
     created = event.get("created")
     fields = {

@@ -191,7 +191,8 @@ def refund_apply(refund: dict[str, Any]) -> WithdrawalRefund | None:
     row = WithdrawalRefund.objects.filter(refund_id=refund["id"]).first()
     if row is None:
         pk = str((refund.get("metadata") or {}).get("withdrawal_refund", ""))
-        row = WithdrawalRefund.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+        # Only a row still waiting for its id: one that has its refund is not this refund's.
+        row = WithdrawalRefund.objects.filter(pk=int(pk), refund_id__isnull=True).first() if pk.isdigit() else None
         if row is None:
             return None
         WithdrawalRefund.objects.filter(pk=row.pk, refund_id__isnull=True).update(refund_id=refund["id"])

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from lending.ledger.selectors import account_statement, lender_wallet_find
+from lending.web.payments import wallet_payments_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -48,5 +49,6 @@ def wallet(request: HttpRequest) -> HttpResponse:
         "start": start,
         "end": end,
         "error": error,
+        **wallet_payments_context(request.user),  # type: ignore[arg-type]
     }
     return render(request, "lending/wallet.html", ctx, status=400 if error else 200)

@@ -24,7 +24,9 @@ DEV_DEFAULT_KEY = "insecure-local-development-key-never-use-in-production"
 def _env(tmp_path: Path, settings_module: str, **overrides: str) -> dict[str, str]:
     """This process's environment (DATABASE_URL included) minus the variables the tests control."""
     env = os.environ.copy()
-    for name in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"):
+    controlled = ["SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"]
+    controlled += ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"]
+    for name in controlled:
         env.pop(name, None)
     env["DJANGO_SETTINGS_MODULE"] = settings_module
     env["VAR_DIR"] = str(tmp_path / "var")
@@ -98,9 +100,34 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
     assert "ImproperlyConfigured" in result.stderr
 
 
+STRIPE_TEST = {"STRIPE_SECRET_KEY": "sk_test_51abcdef", "STRIPE_WEBHOOK_SECRET": "whsec_abcdef"}
+
+
+def test_production_refuses_to_start_without_stripe_keys(tmp_path):
+    result = _manage(_production(tmp_path, SECRET_KEY=PRODUCTION_KEY, ALLOWED_HOSTS="example.org"), "check")
+
+    assert result.returncode != 0
+    assert "STRIPE_SECRET_KEY (sk_test_...) and STRIPE_WEBHOOK_SECRET (whsec_...) must be set" in result.stderr
+
+
+def test_production_refuses_to_start_with_a_live_stripe_key(tmp_path):
+    env = _production(
+        tmp_path,
+        SECRET_KEY=PRODUCTION_KEY,
+        ALLOWED_HOSTS="example.org",
+        **{**STRIPE_TEST, "STRIPE_SECRET_KEY": "sk_live_51abc"},
+    )
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    assert "STRIPE_SECRET_KEY is a live Stripe key" in result.stderr
+    assert "test mode only" in result.stderr
+
+
 def test_production_with_a_long_random_key_passes_the_deploy_check(tmp_path):
     assert len(PRODUCTION_KEY) >= 60
-    env = _production(tmp_path, SECRET_KEY=PRODUCTION_KEY, ALLOWED_HOSTS="example.org")
+    env = _production(tmp_path, SECRET_KEY=PRODUCTION_KEY, ALLOWED_HOSTS="example.org", **STRIPE_TEST)
 
     result = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
 

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import stripe
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from lending.jobs.management.commands.close_business_day import iso_date
 from lending.payments.reconcile import reconcile_stripe
-
-
-def iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"--since must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
 class Command(BaseCommand):

@@ -113,11 +113,13 @@ def withdrawal_request(*, lender: User, amount_cents: int, request_key: str) -> 
     _check_request_key(request_key)
     currency = settings.PLATFORM_CURRENCY
     with transaction.atomic():
+        # Locking the lender's deposits serialises their withdrawals: two at once cannot plan the same refund,
+        # and the same form sent twice finds the first withdrawal once it has committed.
+        deposits = _deposits(lender, currency, lock=True)
         earlier = Withdrawal.objects.filter(lender=lender, request_key=request_key).first()
         if earlier is not None:
-            return earlier  # the same form sent twice
-        # Locking the lender's deposits serialises their withdrawals: two at once cannot plan the same refund.
-        plan = _refundable(_deposits(lender, currency, lock=True))
+            return earlier
+        plan = _refundable(deposits)
         wallet = lender_wallet(user=lender, currency=currency)
         wallet.refresh_from_db()
         limit = Withdrawable(wallet.balance_cents, sum(left for _, left in plan), currency)

@@ -50,13 +50,24 @@ def stripe_client(http_client: stripe.HTTPClient | None = None) -> stripe.Stripe
 
 
 _http_client: stripe.HTTPClient | None = None
+_clients: dict[tuple[Any, ...], stripe.StripeClient] = {}
 
 
 def client() -> stripe.StripeClient:
-    """The process's client; tests swap the transport with `use_http_client`."""
-    return stripe_client(_http_client)
+    """The process's client, built once per configuration so connections are reused.
+
+    Tests swap the transport with `use_http_client`, or the settings with `override_settings`.
+    """
+    config = (
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY, settings.STRIPE_API_BASE,
+        settings.STRIPE_MAX_NETWORK_RETRIES, settings.STRIPE_TIMEOUT_SECONDS, id(_http_client),
+    )  # fmt: skip
+    if config not in _clients:
+        _clients[config] = stripe_client(_http_client)
+    return _clients[config]
 
 
 def use_http_client(http_client: stripe.HTTPClient | None) -> None:
     global _http_client
     _http_client = http_client
+    _clients.clear()

@@ -47,19 +47,24 @@ def event_receive(payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
         raise BadWebhook("body: not a JSON event") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise BadWebhook("body: not a Stripe event (no id or type)")
+    if not 0 < len(event["id"]) <= 255 or len(event["type"]) > 100:
+        raise BadWebhook("body: the event's id or type is not a Stripe id")
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise BadWebhook("body: the event has no data.object")
-    created = event.get("created")
+    try:
+        created = datetime.fromtimestamp(int(event["created"]), tz=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        raise BadWebhook("body: the event's created is not a timestamp") from None
     fields = {
-        "type": event["type"][:100],
+        "type": event["type"],
         "livemode": bool(event.get("livemode")),
-        "stripe_created": datetime.fromtimestamp(int(created), tz=UTC) if isinstance(created, int) else timezone.now(),
+        "stripe_created": created,
         "payload": event,
     }
     try:
         with transaction.atomic():
-            stored, first = StripeEvent.objects.get_or_create(event_id=event["id"][:255], defaults=fields)
+            stored, first = StripeEvent.objects.get_or_create(event_id=event["id"], defaults=fields)
     except IntegrityError:  # the same event, delivered twice at the same moment
         return StripeEvent.objects.get(event_id=event["id"]), False
     return stored, first

@@ -91,9 +91,16 @@ def dispute_closed(dispute: dict[str, Any]) -> Dispute | None:
         return None
     with transaction.atomic():
         row = Dispute.objects.select_for_update().select_related("payment").get(pk=row.pk)
-        if row.status != D.OPEN or row.hold_journal_id is None:
+        if row.status != D.OPEN:
             return row
         status = str(dispute.get("status"))
+        if row.hold_journal_id is None:
+            # A borrower's card repayment: no hold was taken, so the outcome is recorded for staff only.
+            if status in ("won", "warning_closed", "lost"):
+                row.status = D.LOST if status == "lost" else D.WON
+                row.closed_at = timezone.now()
+                row.save()
+            return row
         if status in ("won", "warning_closed"):
             row.close_journal = journal_reverse(
                 journal=Journal.objects.get(pk=row.hold_journal_id),

@@ -115,11 +115,18 @@ def _refunds_both_ways(
     report: StripeReport, refunds: dict[str, Any], rows: dict[str | None, WithdrawalRefund], since: date
 ) -> None:
     problems = report.mismatches
+    refunded_intents = {str(r.get("payment_intent") or "") for r in refunds.values()} - {""}
+    deposits = set(
+        CardPayment.objects.filter(payment_intent_id__in=refunded_intents).values_list("payment_intent_id", flat=True)
+    )
     for refund_id, refund in refunds.items():
         row = rows.get(refund_id)
         if row is None:
             if (refund.get("metadata") or {}).get("withdrawal_refund"):
                 problems.append(f"refund {refund_id} is ours but no withdrawal records it")
+            elif refund.get("payment_intent") in deposits and refund["status"] == "succeeded":
+                problems.append(f"refund {refund_id} of {refund['amount']} on PaymentIntent {refund['payment_intent']} "
+                                "was made outside the app: the ledger still holds that money")  # fmt: skip
             continue
         report.checked += 1
         settled = row.status == WithdrawalRefund.Status.SUCCEEDED

@@ -30,6 +30,7 @@ from accounts.models import User
 from lending.ledger.chart import AccountType
 from lending.ledger.errors import InsufficientFunds
 from lending.ledger.models import LedgerAccount
+from lending.ledger.selectors import lender_wallet_find
 from lending.ledger.services import Line, account_open, journal_post, lender_wallet, platform_account
 from lending.payments.client import client
 from lending.payments.errors import PaymentRefused, StripeUnavailable
@@ -101,7 +102,8 @@ def _deposits(lender: User, currency: str, lock: bool = False) -> list[CardPayme
 def withdrawable(lender: User, currency: str | None = None) -> Withdrawable:
     currency = currency or settings.PLATFORM_CURRENCY
     refundable = sum(left for _, left in _refundable(_deposits(lender, currency)))
-    return Withdrawable(lender_wallet(user=lender, currency=currency).balance_cents, refundable, currency)
+    wallet = lender_wallet_find(user_id=lender.pk, currency=currency)  # a read: opens no account
+    return Withdrawable(wallet.balance_cents if wallet else 0, refundable, currency)
 
 
 def withdrawal_request(*, lender: User, amount_cents: int, request_key: str) -> Withdrawal:
@@ -211,9 +213,13 @@ def _apply(refund_id: int, status: str, reason: str) -> WithdrawalRefund:
     """Move the refund's money by Stripe's status, once: succeeded settles it, failed or canceled returns it."""
     with transaction.atomic():
         row = WithdrawalRefund.objects.select_for_update().select_related("withdrawal").get(pk=refund_id)
+        withdrawal = row.withdrawal
+        if row.status == R.SUCCEEDED and status == "failed":
+            # Rare: a card refund failing after it succeeded (a closed card account). Stripe puts the money
+            # back in our balance, so it goes back to the wallet: cash -> wallet.
+            return _failed_after_success(row, reason)
         if row.status in (R.SUCCEEDED, R.FAILED):
             return row  # final; a repeated or late event changes nothing
-        withdrawal = row.withdrawal
         pending = pending_account(withdrawal.lender_id, withdrawal.currency)
         if status == "succeeded":
             cash = platform_account(AccountType.PROCESSOR_CASH, withdrawal.currency)
@@ -240,6 +246,23 @@ def _apply(refund_id: int, status: str, reason: str) -> WithdrawalRefund:
         row.save()
         _settle(withdrawal)
         return row
+
+
+def _failed_after_success(row: WithdrawalRefund, reason: str) -> WithdrawalRefund:
+    withdrawal = row.withdrawal
+    journal_post(
+        idempotency_key=f"stripe-refund:{row.pk}:failed-after-success", kind="withdrawal_returned",
+        lines=[Line(platform_account(AccountType.PROCESSOR_CASH, withdrawal.currency),
+                    lender_wallet(user=withdrawal.lender, currency=withdrawal.currency), row.amount_cents)],
+        description=f"Withdrawal {withdrawal.pk}: refund {row.refund_id} failed after succeeding; back in the wallet",
+        metadata={"stripe_refund": row.refund_id, "withdrawal": withdrawal.pk},
+    )  # fmt: skip
+    row.status = R.FAILED
+    row.failure_reason = (reason or "failed after it had succeeded")[:500]
+    row.updated_at = timezone.now()
+    row.save()
+    _settle(withdrawal)
+    return row
 
 
 def _settle(withdrawal: Withdrawal) -> None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from django.db import connection
+from django.test import override_settings
 from hypothesis import settings as hypothesis_settings
 
 from accounts.models import User
+from config.celery_app import app as celery_app
 from lending.ledger.chart import AccountType
 from lending.ledger.models import LedgerAccount
 from lending.ledger.services import lender_wallet, platform_account
+from lending.payments import client
 from tests.factories import LenderFactory
+from tests.stripe_server import WEBHOOK_SECRET, LocalStripe
 
 # The machines are small and noisy: a slow example is not a failure. Seeds are printed on failure.
 hypothesis_settings.register_profile("project", deadline=None, print_blob=True)
@@ -40,3 +47,27 @@ def cash(db: None) -> LedgerAccount:
 @pytest.fixture
 def wallet(lender: User) -> LedgerAccount:
     return lender_wallet(user=lender, currency="USD")
+
+
+# --- Stripe: a real local Stripe server (localstripe) whose webhooks reach a live test server -----
+
+
+@pytest.fixture(scope="session")
+def stripe_server(live_server: Any) -> Iterator[LocalStripe]:
+    server = LocalStripe(f"{live_server.url}/webhooks/stripe/")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_settings(stripe_server: LocalStripe) -> Iterator[LocalStripe]:
+    """Point the app at the local server; Celery tasks run inline (in the live server's thread for webhooks)."""
+    stripe_server.flush()
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    client.use_http_client(None)
+    with override_settings(
+        STRIPE_API_BASE=stripe_server.base, STRIPE_SECRET_KEY="sk_test_local", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET
+    ):
+        yield stripe_server
+    celery_app.conf.task_always_eager = eager

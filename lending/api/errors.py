@@ -11,6 +11,7 @@ from rest_framework.views import exception_handler
 
 from lending.ledger.errors import IdempotencyConflict, InsufficientFunds, LedgerError
 from lending.money import MoneyError
+from lending.payments.errors import PaymentRefused, StripeUnavailable
 
 
 def _flatten(detail: Any) -> dict[str, list[str]]:
@@ -46,6 +47,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return error_response(code="idempotency_conflict", message=str(exc), http_status=status.HTTP_409_CONFLICT)
     if isinstance(exc, InsufficientFunds):
         return error_response(code="insufficient_funds", message=str(exc), http_status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, StripeUnavailable):
+        unavailable = error_response(code="payments_unavailable", message=str(exc), http_status=503)
+        unavailable["Retry-After"] = "30"
+        return unavailable
+    if isinstance(exc, PaymentRefused):
+        name = exc.field or "non_field_errors"
+        message = str(exc).split(": ", 1)[-1] if exc.field else str(exc)
+        return error_response(
+            code="invalid", message=str(exc), http_status=status.HTTP_400_BAD_REQUEST, fields={name: [message]}
+        )
     if isinstance(exc, (LedgerError, MoneyError)):
         return error_response(code="invalid", message=str(exc), http_status=status.HTTP_400_BAD_REQUEST)
     response = exception_handler(exc, context)

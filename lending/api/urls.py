@@ -2,10 +2,15 @@
 
 from django.urls import path
 
-from lending.api import schedule_preview
+from lending.api import schedule_preview, wallet
 
 app_name = "api"
 
 urlpatterns = [
     path("schedule-preview/", schedule_preview.schedule_preview, name="schedule-preview"),
+    path("wallet/", wallet.wallet, name="wallet"),
+    path("wallet/deposits/", wallet.deposits, name="deposits"),
+    path("wallet/deposits/<int:pk>/", wallet.deposit_detail, name="deposit"),
+    path("wallet/withdrawals/", wallet.withdrawals, name="withdrawals"),
+    path("wallet/withdrawals/<int:pk>/", wallet.withdrawal_detail, name="withdrawal"),
 ]

@@ -28,8 +28,7 @@ from lending.loans.models import Loan
 from lending.payments.cards import deposit_start, pay_with_test_card
 from lending.payments.models import CardPayment, StripeEvent
 from tests.lending.conftest import START, buy
-from tests.lending.payments.conftest import wait_for
-from tests.stripe_server import WEBHOOK_SECRET, LocalStripe
+from tests.stripe_server import WEBHOOK_SECRET, LocalStripe, wait_for
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000341"  # declined by localstripe when the PaymentIntent is confirmed

@@ -16,7 +16,7 @@ from lending.loans.fundraising import share_purchase
 from lending.payments.models import CardPayment, Withdrawal
 from tests.factories import LenderFactory
 from tests.lending.conftest import START, fund_wallet, wallet_cents
-from tests.lending.payments.conftest import wait_for
+from tests.stripe_server import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct-horse-battery"  # the factories' password

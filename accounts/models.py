@@ -96,6 +96,7 @@ class LenderProfile(models.Model):
     display_name = models.CharField(max_length=100)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
     town = models.CharField(max_length=100, blank=True)
+    is_public = models.BooleanField(default=True, help_text="Shown by name on the loans they fund; else 'Anonymous'.")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -43,6 +43,11 @@ app.conf.update(
             "task": "lending.payments.tasks.reconcile_stripe",
             "schedule": crontab(hour=2, minute=45),
         },
+        # Idempotency-Key answers past their retention (IDEMPOTENCY_KEY_HOURS).
+        "forget-idempotency-keys": {
+            "task": "lending.api.tasks.forget_idempotency_keys",
+            "schedule": crontab(minute=20),
+        },
         # Events and withdrawals whose queueing was lost to a broker outage.
         "sweep-payments": {
             "task": "lending.payments.tasks.sweep_payments",
@@ -50,4 +55,4 @@ app.conf.update(
         },
     },
 )
-app.autodiscover_tasks(["lending.jobs", "lending.payments"])
+app.autodiscover_tasks(["lending.jobs", "lending.payments", "lending.api"])

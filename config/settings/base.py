@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs' assets, served locally: the docs work with no internet
     "accounts",
     "lending",
     "lending.ledger",
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "lending.autolending",
     "lending.notifications",
     "lending.payments",
+    "lending.api",
     "seeds",
 ]
 
@@ -114,15 +118,45 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+THROTTLE_RATES: dict[str, str] = {
+    "caller": env.str("THROTTLE_CALLER", default="600/minute"),  # per user, or per API key
+    "anonymous": env.str("THROTTLE_ANONYMOUS", default="120/minute"),  # per client address
+    # The public schedule calculator: generous for a person, a wall for a scraper.
+    "schedule_preview": env.str("THROTTLE_SCHEDULE_PREVIEW", default="60/minute"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the site's own pages (CSRF enforced)
+        "lending.api.keys.ApiKeyAuthentication",  # programs: `Authorization: Bearer lk_...`
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "lending.api.pagination.Cursor",
+    "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lending.api.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        # The public schedule calculator: generous for a person, a wall for a scraper.
-        "schedule_preview": env.str("THROTTLE_SCHEDULE_PREVIEW", default="60/minute"),
+    "DEFAULT_THROTTLE_CLASSES": ["lending.api.throttles.PerCaller", "lending.api.throttles.Anonymous"],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+}
+# How long an Idempotency-Key's first answer is kept and replayed.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lend a hand API",
+    "DESCRIPTION": (
+        "Peer-to-peer microlending: loans, lending, wallets, repayments. Money is an integer `amount_cents` "
+        "with its ISO 4217 `currency`; dates are ISO 8601. Unsafe requests take an `Idempotency-Key` header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LoanStatus": "lending.loans.models.Loan.Status",
+        "CardPaymentStatus": "lending.payments.models.CardPayment.Status",
+        "WithdrawalStatus": "lending.payments.models.Withdrawal.Status",
     },
 }
 

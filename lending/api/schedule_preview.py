@@ -10,6 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
@@ -173,6 +174,33 @@ def _throttle_scope(scope: str) -> Callable[[_View], _View]:
     return decorate
 
 
+class _Row(serializers.Serializer):
+    number = serializers.IntegerField()
+    due_date = serializers.DateField()
+    principal = serializers.DecimalField(max_digits=20, decimal_places=4)
+    interest = serializers.DecimalField(max_digits=20, decimal_places=4)
+    fees = serializers.DecimalField(max_digits=20, decimal_places=4)
+    total = serializers.DecimalField(max_digits=20, decimal_places=4)
+    balance = serializers.DecimalField(max_digits=20, decimal_places=4)
+
+
+class _Totals(serializers.Serializer):
+    principal = serializers.DecimalField(max_digits=20, decimal_places=4)
+    interest = serializers.DecimalField(max_digits=20, decimal_places=4)
+    fees = serializers.DecimalField(max_digits=20, decimal_places=4)
+    total = serializers.DecimalField(max_digits=20, decimal_places=4)
+
+
+class SchedulePreviewOutput(serializers.Serializer):
+    installments = _Row(many=True)
+    totals = _Totals()
+    currency = serializers.CharField()
+
+
+@extend_schema(
+    tags=["calculator"], request=SchedulePreviewInput, responses=SchedulePreviewOutput, auth=[],
+    summary="The repayment schedule of a loan's terms (public, throttled); amounts are decimal strings",
+)  # fmt: skip
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])

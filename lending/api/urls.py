@@ -2,12 +2,15 @@
 
 from django.urls import path
 
-from lending.api import schedule_preview, wallet
+from lending.api import loans, schedule_preview, wallet
 
 app_name = "api"
 
 urlpatterns = [
     path("schedule-preview/", schedule_preview.schedule_preview, name="schedule-preview"),
+    path("loans/", loans.LoanList.as_view(), name="loans"),
+    path("loans/<int:pk>/", loans.LoanDetail.as_view(), name="loan"),
+    path("loans/<int:pk>/lenders/", loans.LoanLenders.as_view(), name="loan-lenders"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/deposits/", wallet.deposits, name="deposits"),
     path("wallet/deposits/<int:pk>/", wallet.deposit_detail, name="deposit"),

@@ -10,13 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from lending.api.idempotency import idempotency_key, idempotent
+from lending.api.schema import IDEMPOTENCY_KEY
 from lending.ledger.chart import AccountType, account_code
 from lending.ledger.models import LedgerAccount
 from lending.ledger.selectors import lender_wallet_find
@@ -26,7 +29,39 @@ from lending.payments.withdrawals import withdrawable, withdrawal_request
 
 
 class AmountSerializer(serializers.Serializer[Any]):
-    amount_cents = serializers.IntegerField(min_value=1)
+    amount_cents = serializers.IntegerField(min_value=1, help_text="In the wallet currency's minor units")
+
+
+class WalletSerializer(serializers.Serializer[Any]):
+    currency = serializers.CharField()
+    available_cents = serializers.IntegerField(help_text="Credit to lend or withdraw")
+    pending_withdrawal_cents = serializers.IntegerField(help_text="On its way back to a card")
+    refundable_by_card_cents = serializers.IntegerField(help_text="What the lender's card deposits can still take back")
+    withdrawable_cents = serializers.IntegerField(help_text="The smaller of the two above")
+    withdrawable_explanation = serializers.CharField()
+
+
+class DepositSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=CardPayment.Status.choices)
+    payment_intent_id = serializers.CharField(allow_null=True)
+    client_secret = serializers.CharField(help_text="For Stripe.js to confirm the card")
+    received_cents = serializers.IntegerField(help_text="Credited once Stripe confirms")
+    failure_message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class WithdrawalSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=Withdrawal.Status.choices)
+    method = serializers.CharField()
+    paid_cents = serializers.IntegerField()
+    returned_cents = serializers.IntegerField(help_text="Back in the wallet after a failed refund")
+    created_at = serializers.DateTimeField()
 
 
 def _lender(request: Request) -> User:
@@ -34,13 +69,6 @@ def _lender(request: Request) -> User:
     if not isinstance(user, User) or not user.is_lender:
         raise PermissionDenied("Only lenders have a wallet.")
     return user
-
-
-def _idempotency_key(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key", "")
-    if not key:
-        raise ValidationError({"Idempotency-Key": ["This header is required: a unique key per withdrawal or deposit."]})
-    return key
 
 
 def _deposit_json(payment: CardPayment) -> dict[str, Any]:
@@ -70,6 +98,7 @@ def _withdrawal_json(withdrawal: Withdrawal) -> dict[str, Any]:
     }
 
 
+@extend_schema(tags=["wallet"], responses=WalletSerializer)
 @api_view(["GET"])
 def wallet(request: Request) -> Response:
     """The lender's available credit, what is on its way to their card, and what they may withdraw, and why."""
@@ -91,18 +120,22 @@ def wallet(request: Request) -> Response:
     )
 
 
+@extend_schema(tags=["wallet"], request=AmountSerializer, responses={201: DepositSerializer},
+               parameters=[IDEMPOTENCY_KEY])  # fmt: skip
 @api_view(["POST"])
+@idempotent
 def deposits(request: Request) -> Response:
     """Start a card deposit: returns the PaymentIntent's client secret; the wallet is credited on Stripe's event."""
     user = _lender(request)
     body = AmountSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     payment = deposit_start(
-        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=_idempotency_key(request)
+        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=idempotency_key(request)
     )
     return Response(_deposit_json(payment), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(tags=["wallet"], responses=DepositSerializer)
 @api_view(["GET"])
 def deposit_detail(request: Request, pk: int) -> Response:
     payment = CardPayment.objects.filter(pk=pk, user=_lender(request), purpose=CardPayment.Purpose.DEPOSIT).first()
@@ -111,18 +144,22 @@ def deposit_detail(request: Request, pk: int) -> Response:
     return Response(_deposit_json(payment))
 
 
+@extend_schema(tags=["wallet"], request=AmountSerializer, responses={201: WithdrawalSerializer},
+               parameters=[IDEMPOTENCY_KEY])  # fmt: skip
 @api_view(["POST"])
+@idempotent
 def withdrawals(request: Request) -> Response:
     """Withdraw to the cards the lender deposited with; refused, naming amount_cents and why, beyond the limit."""
     user = _lender(request)
     body = AmountSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     withdrawal = withdrawal_request(
-        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=_idempotency_key(request)
+        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=idempotency_key(request)
     )
     return Response(_withdrawal_json(withdrawal), status=status.HTTP_201_CREATED)
 
 
+@extend_schema(tags=["wallet"], responses=WithdrawalSerializer)
 @api_view(["GET"])
 def withdrawal_detail(request: Request, pk: int) -> Response:
     withdrawal = Withdrawal.objects.filter(pk=pk, lender=_lender(request)).first()

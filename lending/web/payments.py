@@ -232,5 +232,5 @@ def wallet_payments_context(user: User) -> dict[str, object]:
         "deposits": CardPayment.objects.filter(user=user, purpose=CardPayment.Purpose.DEPOSIT).order_by("-created_at")[
             :10
         ],
-        "withdrawals": user.withdrawals.order_by("-created_at")[:10],  # type: ignore[attr-defined]
+        "withdrawals": user.withdrawals.order_by("-created_at")[:10],
     }

@@ -1,0 +1,210 @@
+"""Loans over the API: search and list, detail with funding and repayment status, and a loan's lenders.
+
+Public loans (listed or past fundraising) are open to anyone, as on Kiva. A loan not yet listed
+(draft, submitted, approved, rejected, cancelled) exists only for its borrower, its field partner's
+staff and platform staff: to anyone else it answers 404. Lists run a constant number of queries
+whatever the page size.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import django_filters
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from lending.api.pagination import Cursor
+from lending.loans.models import Installment, LenderPosition, Loan, Sector
+
+S = Loan.Status
+PUBLIC = [S.FUNDRAISING, S.FUNDED, S.EXPIRED, S.PAYING_BACK, S.REPAID, S.DEFAULTED, S.REFUNDED]
+# ?sort=: the cursor orders by these, the id last so that equal values keep a stable order across pages
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "expiring": ("fundraising_deadline", "id"),
+    "amount_left": ("left_cents", "id"),
+    "popularity": ("-lender_count", "-id"),
+}
+
+
+class LoanCursor(Cursor):
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
+        return SORTS.get(request.query_params.get("sort", ""), SORTS["newest"])
+
+
+def visible_loans(user: User | Any) -> QuerySet[Loan]:
+    """The loans this caller may see: public ones, plus unlisted ones that are theirs to see."""
+    mine = Q(status__in=PUBLIC)
+    if getattr(user, "is_authenticated", False):
+        if user.is_platform_staff:
+            return Loan.objects.all()
+        mine |= Q(borrower__user=user)
+        partner_id = getattr(getattr(user, "partner_staff", None), "partner_id", None)
+        if partner_id is not None:
+            mine |= Q(partner_id=partner_id)
+    return Loan.objects.filter(mine)
+
+
+class LoanFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=S.choices)
+    sector = django_filters.MultipleChoiceFilter(choices=Sector.choices)
+    country = django_filters.CharFilter(method="filter_country", help_text="ISO 3166-1 alpha-2, e.g. KE")
+    partner = django_filters.NumberFilter(field_name="partner_id")
+    borrower_gender = django_filters.ChoiceFilter(choices=Loan.Gender.choices)
+    amount_left_min = django_filters.NumberFilter(field_name="left_cents", lookup_expr="gte", label="amount_left_min")
+    amount_left_max = django_filters.NumberFilter(field_name="left_cents", lookup_expr="lte", label="amount_left_max")
+    days_left_max = django_filters.NumberFilter(method="filter_days_left", help_text="fundraising ends within N days")
+    expiring_soon = django_filters.BooleanFilter(method="filter_expiring", help_text="fundraising ends within 7 days")
+    sort = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in SORTS], method="filter_nothing",
+        help_text="newest (default), expiring, amount_left or popularity",
+    )  # fmt: skip
+
+    class Meta:
+        model = Loan
+        fields: list[str] = []
+
+    def filter_nothing(self, queryset: QuerySet[Loan], name: str, value: str) -> QuerySet[Loan]:
+        return queryset  # the order is the paginator's: see LoanCursor
+
+    def filter_country(self, queryset: QuerySet[Loan], name: str, value: str) -> QuerySet[Loan]:
+        return queryset.filter(country=value.upper())
+
+    def filter_days_left(self, queryset: QuerySet[Loan], name: str, value: Any) -> QuerySet[Loan]:
+        today = timezone.localdate()
+        return queryset.filter(status=S.FUNDRAISING, fundraising_deadline__range=(today, today + timedelta(days=value)))
+
+    def filter_expiring(self, queryset: QuerySet[Loan], name: str, value: bool) -> QuerySet[Loan]:
+        week = self.filter_days_left(queryset, name, 7)
+        return week if value else queryset.exclude(pk__in=week.values("pk"))
+
+
+class LoanSerializer(serializers.ModelSerializer[Loan]):
+    amount_left_cents = serializers.IntegerField(source="left_cents", read_only=True)
+    lender_count = serializers.IntegerField(read_only=True)
+    funded_percent = serializers.SerializerMethodField()
+    days_left = serializers.SerializerMethodField()
+    borrower_name = serializers.CharField(source="borrower.display_name", read_only=True)
+    partner_name = serializers.CharField(source="partner.name", read_only=True, default=None)
+
+    class Meta:
+        model = Loan
+        fields = [
+            "id", "status", "borrower_name", "borrower_count", "borrower_gender", "partner", "partner_name",
+            "purpose", "sector", "country", "amount_cents", "currency", "raised_cents", "amount_left_cents",
+            "funded_percent", "share_size_cents", "lender_count", "fundraising_deadline", "days_left",
+            "repayments", "repayment_every", "repayment_frequency", "annual_interest_rate", "disbursed_on",
+            "maturity_date", "delinquent", "days_past_due", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_funded_percent(self, loan: Loan) -> int:
+        return loan.raised_cents * 100 // loan.amount_cents
+
+    def get_days_left(self, loan: Loan) -> int | None:
+        if loan.status != S.FUNDRAISING or loan.fundraising_deadline is None:
+            return None
+        return max((loan.fundraising_deadline - timezone.localdate()).days, 0)
+
+
+class InstallmentSerializer(serializers.ModelSerializer[Installment]):
+    total_cents = serializers.IntegerField(read_only=True)
+    paid_cents = serializers.IntegerField(read_only=True)
+    state = serializers.SerializerMethodField(help_text="repaid, partial, late or future")
+
+    class Meta:
+        model = Installment
+        fields = ["number", "due_date", "principal_cents", "interest_cents", "fees_cents", "total_cents",
+                  "paid_cents", "paid_on", "state"]  # fmt: skip
+        read_only_fields = fields
+
+    def get_state(self, row: Installment) -> str:
+        if row.paid_on is not None:
+            return "repaid"
+        if row.due_date < timezone.localdate():
+            return "late"
+        return "partial" if row.paid_cents else "future"
+
+
+class LoanDetailSerializer(LoanSerializer):
+    schedule = InstallmentSerializer(source="installments", many=True, read_only=True)
+
+    class Meta(LoanSerializer.Meta):
+        fields = [*LoanSerializer.Meta.fields, "schedule"]
+        read_only_fields = fields
+
+
+def _annotated(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
+    return queryset.select_related("borrower", "partner").annotate(
+        left_cents=F("amount_cents") - F("raised_cents"),
+        lender_count=Count("positions", filter=Q(positions__lent_cents__gt=0), distinct=True),
+    )
+
+
+@extend_schema(tags=["loans"])
+class LoanList(generics.ListAPIView[Loan]):
+    """Search loans: by status (default: fundraising), sector, country, partner, gender, amount or days left."""
+
+    permission_classes = [AllowAny]
+    serializer_class = LoanSerializer
+    filterset_class = LoanFilter
+    pagination_class = LoanCursor
+
+    def get_queryset(self) -> QuerySet[Loan]:
+        loans = _annotated(visible_loans(self.request.user))
+        if "status" not in self.request.query_params:
+            loans = loans.filter(status=S.FUNDRAISING)
+        return loans
+
+
+@extend_schema(tags=["loans"])
+class LoanDetail(generics.RetrieveAPIView[Loan]):
+    """One loan with its funding progress and, once disbursed, its schedule and each installment's state."""
+
+    permission_classes = [AllowAny]
+    serializer_class = LoanDetailSerializer
+
+    def get_queryset(self) -> QuerySet[Loan]:
+        return _annotated(visible_loans(self.request.user)).prefetch_related("installments")
+
+
+class LenderSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(help_text="The lender's public name, or 'Anonymous'")
+    lent_cents = serializers.IntegerField()
+
+
+@extend_schema(tags=["loans"], responses=LenderSerializer(many=True))
+class LoanLenders(generics.ListAPIView[LenderPosition]):
+    """Who lent to a loan: public names, or 'Anonymous' for lenders who keep their lending private."""
+
+    permission_classes = [AllowAny]
+    serializer_class = LenderSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[LenderPosition]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return LenderPosition.objects.none()
+        loan = generics.get_object_or_404(visible_loans(self.request.user), pk=self.kwargs["pk"])
+        return LenderPosition.objects.filter(loan=loan, lent_cents__gt=0).select_related("lender__lender_profile")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows = [
+            {"name": _public_name(position.lender), "lent_cents": position.lent_cents}
+            for position in self.get_queryset().order_by("-lent_cents", "id")
+        ]
+        return Response(LenderSerializer(rows, many=True).data)
+
+
+def _public_name(user: User) -> str:
+    profile = getattr(user, "lender_profile", None)
+    if profile is None or not profile.is_public:
+        return "Anonymous"
+    return profile.display_name or "Anonymous"

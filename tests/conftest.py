@@ -19,6 +19,9 @@ from lending.payments import client
 from tests.factories import LenderFactory
 from tests.stripe_server import WEBHOOK_SECRET, LocalStripe
 
+# Loan fixtures (staff, partner, officer, borrower, make_lenders, listed, disbursed, ...) for every suite.
+pytest_plugins = ["tests.loans"]
+
 # The machines are small and noisy: a slow example is not a failure. Seeds are printed on failure.
 hypothesis_settings.register_profile("project", deadline=None, print_blob=True)
 hypothesis_settings.load_profile("project")

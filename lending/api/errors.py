@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from lending.ledger.errors import IdempotencyConflict, InsufficientFunds, LedgerError
+from lending.loans.errors import InvalidTransition, LoanError, NotAllowed, RepaymentRefused, ShareRefused
 from lending.money import MoneyError
 from lending.payments.errors import PaymentRefused, StripeUnavailable
 
@@ -57,6 +58,18 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return error_response(
             code="invalid", message=str(exc), http_status=status.HTTP_400_BAD_REQUEST, fields={name: [message]}
         )
+    if isinstance(exc, InvalidTransition):
+        return error_response(code="invalid_state", message=str(exc), http_status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, NotAllowed):
+        return error_response(code="permission_denied", message=str(exc), http_status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, LoanError):
+        name = exc.field or "non_field_errors"
+        message = str(exc).split(": ", 1)[-1] if exc.field and str(exc).startswith(f"{exc.field}:") else str(exc)
+        state = isinstance(exc, (ShareRefused, RepaymentRefused)) and exc.field in (None, "loan")
+        return error_response(
+            code="invalid_state" if state else "invalid", message=str(exc), fields={name: [message]},
+            http_status=status.HTTP_409_CONFLICT if state else status.HTTP_400_BAD_REQUEST,
+        )  # fmt: skip
     if isinstance(exc, (LedgerError, MoneyError)):
         return error_response(code="invalid", message=str(exc), http_status=status.HTTP_400_BAD_REQUEST)
     response = exception_handler(exc, context)

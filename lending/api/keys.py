@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, status
 from rest_framework.request import Request
 
 from accounts.models import User
@@ -51,6 +51,19 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
+class ApiKeyRefused(exceptions.APIException):
+    """A bad, unknown or revoked key, or an inactive user's: 401 with `WWW-Authenticate: Bearer`.
+
+    Not an AuthenticationFailed: DRF takes that one's header from the first authentication class
+    (SessionAuthentication, which has none) and turns the 401 into a 403.
+    """
+
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_detail = "Invalid or revoked API key."
+    default_code = "authentication_failed"
+    auth_header = "Bearer"
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer lk_<prefix>_<secret>`."""
 
@@ -64,9 +77,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         prefix, _, secret = token[len(PREFIX) :].partition("_")
         key = ApiKey.objects.select_related("user").filter(prefix=prefix).first() if prefix and secret else None
         if key is None or not key.active or not hmac.compare_digest(key.secret_sha256, _digest(secret)):
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+            raise ApiKeyRefused("Invalid or revoked API key.")
         if not key.user.is_active:
-            raise exceptions.AuthenticationFailed("The key's user is inactive.")
+            raise ApiKeyRefused("The key's user is inactive.")
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:  # one write a minute at most
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

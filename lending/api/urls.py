@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from lending.api import loans, schedule_preview, wallet
+from lending.api import loans, repayments, schedule_preview, wallet
 
 app_name = "api"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("loans/", loans.LoanList.as_view(), name="loans"),
     path("loans/<int:pk>/", loans.LoanDetail.as_view(), name="loan"),
     path("loans/<int:pk>/lenders/", loans.LoanLenders.as_view(), name="loan-lenders"),
+    path("repayment-batches/", repayments.repayment_batches, name="repayment-batches"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/deposits/", wallet.deposits, name="deposits"),
     path("wallet/deposits/<int:pk>/", wallet.deposit_detail, name="deposit"),

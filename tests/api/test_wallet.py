@@ -10,7 +10,7 @@ from accounts import services as people
 from lending.payments.cards import pay_with_test_card
 from lending.payments.models import CardPayment, Withdrawal
 from tests.factories import LenderFactory
-from tests.lending.conftest import fund_wallet, wallet_cents
+from tests.loans import fund_wallet, wallet_cents
 from tests.stripe_server import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ from lending.ledger.services import Line, journal_post, lender_wallet, platform_
 from lending.loans.models import Share
 from lending.metrics.models import PortfolioSnapshot
 from tests.factories import LenderFactory
-from tests.lending.conftest import START, wallet_cents
+from tests.loans import START, wallet_cents
 
 pytestmark = pytest.mark.django_db
 

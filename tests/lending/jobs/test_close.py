@@ -17,7 +17,7 @@ from lending.ledger.reconcile import reconcile
 from lending.loans.arrears import loan_arrears
 from lending.loans.models import Loan
 from lending.loans.repayments import repayment_record
-from tests.lending.conftest import CLOSE_ON, START, wallet_cents
+from tests.loans import CLOSE_ON, START, wallet_cents
 
 pytestmark = pytest.mark.django_db
 

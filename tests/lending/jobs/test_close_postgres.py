@@ -12,7 +12,7 @@ from lending.ledger.models import Journal
 from lending.ledger.reconcile import reconcile
 from lending.loans.models import Loan
 from tests.concurrency import run_together
-from tests.lending.conftest import buy
+from tests.loans import buy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

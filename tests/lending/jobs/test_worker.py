@@ -11,7 +11,7 @@ from django.db import connection
 from lending.jobs.tasks import close_business_day_task, reconcile_ledger
 from lending.ledger.services import Line, journal_post
 from lending.loans.models import Loan
-from tests.lending.conftest import buy
+from tests.loans import buy
 from tests.workers import start_worker, stop_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -21,7 +21,7 @@ from lending.jobs.tasks import close_business_day_task
 from lending.ledger.models import Journal
 from lending.ledger.reconcile import reconcile
 from lending.loans.models import Loan
-from tests.lending.conftest import buy, wallet_cents
+from tests.loans import buy, wallet_cents
 from tests.workers import start_worker, stop_worker
 
 pytestmark = [

@@ -13,7 +13,7 @@ from lending.loans import books
 from lending.loans.applications import loan_apply, loan_approve, loan_cancel, loan_publish, loan_reject, loan_submit
 from lending.loans.errors import InvalidApplication, InvalidTransition, NotAllowed
 from lending.loans.models import LenderPosition, LenderSettlement, Loan, LoanEvent
-from tests.lending.conftest import START, buy, wallet_cents
+from tests.loans import START, buy, wallet_cents
 
 pytestmark = pytest.mark.django_db
 

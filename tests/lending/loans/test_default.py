@@ -13,7 +13,7 @@ from lending.loans.default import default_date, loan_default_if_due, loan_refund
 from lending.loans.errors import NotAllowed
 from lending.loans.models import LenderSettlement, Loan
 from lending.loans.repayments import repayment_record
-from tests.lending.conftest import START, buy, wallet_cents
+from tests.loans import START, buy, wallet_cents
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from lending.loans.errors import ShareRefused
 from lending.loans.fundraising import loan_expire, share_purchase
 from lending.loans.models import LenderPosition, LenderSettlement, Loan, LoanEvent, Share
 from tests.factories import LenderFactory
-from tests.lending.conftest import START, buy, fund_wallet, wallet_cents
+from tests.loans import START, buy, fund_wallet, wallet_cents
 
 pytestmark = pytest.mark.django_db
 

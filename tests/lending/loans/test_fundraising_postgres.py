@@ -12,7 +12,7 @@ from lending.loans.errors import ShareRefused
 from lending.loans.fundraising import share_purchase
 from lending.loans.models import LenderPosition, Loan, Share
 from tests.concurrency import run_together
-from tests.lending.conftest import START, wallet_cents
+from tests.loans import START, wallet_cents
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -27,7 +27,7 @@ from lending.loans.fundraising import share_purchase
 from lending.loans.models import Loan
 from lending.loans.repayments import repayment_record
 from lending.money import split_pro_rata, to_minor
-from tests.lending.conftest import wallet_cents
+from tests.loans import wallet_cents
 
 SNAPSHOT = Path(settings.BASE_DIR).parent / "shared/data/kiva/kiva_api_snapshot_2015-01-05/derived"
 SNAPSHOT_DATE = date(2015, 1, 5)

@@ -14,7 +14,7 @@ from lending.loans.arrears import loan_arrears
 from lending.loans.default import default_date, loan_default_if_due
 from lending.loans.models import LenderSettlement, Loan, Repayment, RepaymentSplit
 from lending.loans.repayments import repayment_record
-from tests.lending.conftest import wallet_cents
+from tests.loans import wallet_cents
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from lending.loans import books
 from lending.loans.errors import NotAllowed, RepaymentRefused
 from lending.loans.models import Installment, Loan, Repayment
 from lending.loans.repayments import repayment_record
-from tests.lending.conftest import START, wallet_cents
+from tests.loans import START, wallet_cents
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +162,7 @@ def test_any_shares_and_any_payments_return_each_lender_exactly_their_principal(
     make_lenders, listed, officer, stakes, cuts
 ):
     from lending.loans.disbursement import loan_disburse
-    from tests.lending.conftest import buy
+    from tests.loans import buy
 
     with transaction.atomic():
         lenders = make_lenders(len(stakes), 1_000_000)

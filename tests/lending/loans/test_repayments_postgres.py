@@ -9,7 +9,7 @@ from lending.loans import books
 from lending.loans.models import LenderPosition, Repayment, RepaymentSplit
 from lending.loans.repayments import repayment_record
 from tests.concurrency import run_together
-from tests.lending.conftest import START, wallet_cents
+from tests.loans import START, wallet_cents
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from lending.loans.errors import InvalidTransition
 from lending.loans.models import Loan, LoanEvent
 from lending.loans.transitions import ENDED, LOAN_TRANSITIONS, loan_transition
-from tests.lending.conftest import START
+from tests.loans import START
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from lending.loans.repayments import repayment_record
 from lending.metrics.formulas import FORMULA_VERSION, rates, ratio
 from lending.metrics.models import PortfolioSnapshot
 from lending.metrics.snapshots import FIGURES, compute
-from tests.lending.conftest import CLOSE_ON
+from tests.loans import CLOSE_ON
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from lending.jobs.close import close_business_day
 from lending.loans.repayments import repayment_record
 from lending.notifications.models import Digest, NotificationPreference
 from lending.notifications.services import send_digests
-from tests.lending.conftest import START
+from tests.loans import START
 
 pytestmark = pytest.mark.django_db
 

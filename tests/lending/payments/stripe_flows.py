@@ -27,7 +27,7 @@ from lending.loans.disbursement import loan_disburse
 from lending.loans.models import Loan
 from lending.payments.cards import deposit_start, pay_with_test_card
 from lending.payments.models import CardPayment, StripeEvent
-from tests.lending.conftest import START, buy
+from tests.loans import START, buy
 from tests.stripe_server import WEBHOOK_SECRET, LocalStripe, wait_for
 
 CARD_OK = "4242424242424242"

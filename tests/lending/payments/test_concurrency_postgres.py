@@ -18,7 +18,7 @@ from lending.payments.errors import PaymentRefused
 from lending.payments.models import CardPayment, Withdrawal, WithdrawalRefund
 from tests.concurrency import run_together
 from tests.factories import LenderFactory
-from tests.lending.conftest import wallet_cents
+from tests.loans import wallet_cents
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)

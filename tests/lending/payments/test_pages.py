@@ -15,7 +15,7 @@ from lending.loans.disbursement import loan_disburse
 from lending.loans.fundraising import share_purchase
 from lending.payments.models import CardPayment, Withdrawal
 from tests.factories import LenderFactory
-from tests.lending.conftest import START, fund_wallet, wallet_cents
+from tests.loans import START, fund_wallet, wallet_cents
 from tests.stripe_server import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

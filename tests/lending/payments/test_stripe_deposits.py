@@ -15,7 +15,6 @@ from lending.payments.cards import deposit_start, payment_retry
 from lending.payments.errors import PaymentRefused
 from lending.payments.models import CardPayment, StripeEvent
 from lending.payments.reconcile import reconcile_stripe
-from tests.lending.conftest import wallet_cents
 from tests.lending.payments.stripe_flows import (
     CARD_DECLINED,
     all_delivered,
@@ -31,6 +30,7 @@ from tests.lending.payments.stripe_flows import (
     stripe_list,
     succeeded_copy,
 )
+from tests.loans import wallet_cents
 
 pytestmark = pytest.mark.django_db(transaction=True)
 P = CardPayment.Status

@@ -16,7 +16,6 @@ from lending.loans.fundraising import share_purchase
 from lending.payments.models import Dispute, StripeEvent
 from lending.payments.reconcile import reconcile_stripe
 from lending.payments.withdrawals import withdrawable
-from tests.lending.conftest import START, wallet_cents
 from tests.lending.payments.stripe_flows import (
     delivered_ok,
     deposit,
@@ -27,6 +26,7 @@ from tests.lending.payments.stripe_flows import (
     processor_cash,
     settled,
 )
+from tests.loans import START, wallet_cents
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Dispute.Status

@@ -19,7 +19,6 @@ from lending.payments.cards import card_repayment_start, outstanding_cents
 from lending.payments.errors import PaymentRefused
 from lending.payments.models import CardPayment, Dispute
 from lending.payments.reconcile import reconcile_stripe
-from tests.lending.conftest import START, buy, wallet_cents
 from tests.lending.payments.stripe_flows import (
     delivered_ok,
     direct_borrower,
@@ -31,6 +30,7 @@ from tests.lending.payments.stripe_flows import (
     settled,
     stripe_list,
 )
+from tests.loans import START, buy, wallet_cents
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STAKES = (2_500, 5_000, 7_500)

@@ -20,7 +20,6 @@ from lending.payments.errors import PaymentRefused
 from lending.payments.models import Withdrawal, WithdrawalRefund
 from lending.payments.reconcile import reconcile_stripe
 from lending.payments.withdrawals import withdrawable, withdrawal_pay, withdrawal_request
-from tests.lending.conftest import START, wallet_cents
 from tests.lending.payments.stripe_flows import (
     delivered_ok,
     deposit,
@@ -31,6 +30,7 @@ from tests.lending.payments.stripe_flows import (
     settled,
     stripe_list,
 )
+from tests.loans import START, wallet_cents
 from tests.stripe_server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -37,13 +37,15 @@ def _caller(request: Request) -> str:
 
 def _fingerprint(request: Request) -> str:
     data = request.data
-    try:
+    if not hasattr(data, "getlist"):  # JSON
         text = json.dumps(data, sort_keys=True, default=str)
-    except TypeError:  # a multipart body: its fields, and each file's content
-        text = json.dumps({k: data.getlist(k) for k in sorted(data.keys())}, default=str)  # type: ignore[attr-defined]
+    else:  # a form or multipart body (a QueryDict, which json.dumps would take as one value per field and a
+        # file as its name): every value of each field, and each file's content
+        text = json.dumps({k: data.getlist(k) for k in sorted(data.keys())}, default=str)
         for name in sorted(request.FILES):
-            text += name + hashlib.sha256(request.FILES[name].read()).hexdigest()
-            request.FILES[name].seek(0)
+            for upload in request.FILES.getlist(name):
+                text += name + hashlib.sha256(upload.read()).hexdigest()
+                upload.seek(0)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -16,13 +16,21 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from accounts.models import BorrowerProfile, User
+from lending.api.idempotency import idempotent
+from lending.api.keys import require_scope
 from lending.api.pagination import Cursor
+from lending.api.schema import IDEMPOTENCY_KEY
+from lending.loans import permissions
+from lending.loans.applications import loan_apply, loan_submit
+from lending.loans.errors import NotAllowed
 from lending.loans.models import Installment, LenderPosition, Loan, Sector
+from lending.schedules import Frequency
 
 S = Loan.Status
 PUBLIC = [S.FUNDRAISING, S.FUNDED, S.EXPIRED, S.PAYING_BACK, S.REPAID, S.DEFAULTED, S.REFUNDED]
@@ -208,3 +216,59 @@ def _public_name(user: User) -> str:
     if profile is None or not profile.is_public:
         return "Anonymous"
     return profile.display_name or "Anonymous"
+
+
+# --- drafts: field partners' systems (or borrowers) post applications ----------------------------
+
+
+class LoanDraftSerializer(serializers.Serializer[Any]):
+    """A loan application: the borrower (a partner's own, or the caller), what is asked for, the terms."""
+
+    borrower = serializers.IntegerField(help_text="A borrower id the caller may apply for")
+    amount_cents = serializers.IntegerField()
+    currency = serializers.CharField(max_length=3)
+    purpose = serializers.CharField(max_length=200)
+    sector = serializers.ChoiceField(choices=Sector.choices)
+    repayments = serializers.IntegerField(min_value=1, max_value=600)
+    repayment_every = serializers.IntegerField(min_value=1, max_value=120, required=False)
+    repayment_frequency = serializers.ChoiceField(choices=[f.value for f in Frequency], required=False)
+    annual_interest_rate = serializers.DecimalField(max_digits=7, decimal_places=4, min_value=0, required=False)
+    borrower_count = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    borrower_gender = serializers.ChoiceField(choices=Loan.Gender.choices, required=False)
+    fundraising_days = serializers.IntegerField(min_value=1, max_value=90, required=False)
+    country = serializers.CharField(min_length=2, max_length=2, required=False)
+
+
+@extend_schema(
+    tags=["loans"], request=LoanDraftSerializer, responses={201: LoanDetailSerializer}, parameters=[IDEMPOTENCY_KEY],
+    summary="Create a loan application (a draft) for a borrower you may apply for",
+)  # fmt: skip
+@api_view(["POST"])
+@permission_classes([IsAuthenticated, require_scope("loans:write")])
+@idempotent
+def loan_draft_create(request: Request) -> Response:
+    form = LoanDraftSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    data = dict(form.validated_data)
+    user = request.user
+    assert isinstance(user, User)
+    borrower = BorrowerProfile.objects.filter(pk=data.pop("borrower")).first()
+    if borrower is None:
+        raise serializers.ValidationError({"borrower": ["No such borrower."]})
+    try:
+        permissions.require_can_apply_for(user, borrower)
+    except NotAllowed:
+        raise serializers.ValidationError({"borrower": ["No such borrower that you may apply for."]}) from None
+    loan = loan_apply(actor=user, borrower=borrower, **data)
+    return Response(LoanDetailSerializer(_annotated(Loan.objects.filter(pk=loan.pk)).get()).data, status=201)
+
+
+@extend_schema(tags=["loans"], request=None, responses=LoanDetailSerializer, parameters=[IDEMPOTENCY_KEY],
+               summary="Submit a draft for review")  # fmt: skip
+@api_view(["POST"])
+@permission_classes([IsAuthenticated, require_scope("loans:write")])
+@idempotent
+def loan_submit_view(request: Request, pk: int) -> Response:
+    loan = generics.get_object_or_404(visible_loans(request.user), pk=pk)
+    loan_submit(loan=loan, actor=request.user)  # type: ignore[arg-type]
+    return Response(LoanDetailSerializer(_annotated(Loan.objects.filter(pk=loan.pk)).get()).data)

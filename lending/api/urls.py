@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from lending.api import loans, repayments, schedule_preview, wallet
+from lending.api import loans, metrics, repayments, schedule_preview, wallet
 
 app_name = "api"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("loans/<int:pk>/submit/", loans.loan_submit_view, name="loan-submit"),
     path("loans/<int:pk>/", loans.LoanDetail.as_view(), name="loan"),
     path("loans/<int:pk>/lenders/", loans.LoanLenders.as_view(), name="loan-lenders"),
+    path("metrics/series/", metrics.series, name="metrics-series"),
     path("repayment-batches/", repayments.repayment_batches, name="repayment-batches"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/deposits/", wallet.deposits, name="deposits"),

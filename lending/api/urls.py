@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from lending.api import loans, metrics, repayments, schedule_preview, wallet
+from lending.api import lending, loans, metrics, repayments, schedule_preview, wallet
 
 app_name = "api"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("loans/", loans.LoanList.as_view(), name="loans"),
     path("loans/drafts/", loans.loan_draft_create, name="loan-drafts"),
     path("loans/<int:pk>/submit/", loans.loan_submit_view, name="loan-submit"),
+    path("loans/<int:pk>/shares/", lending.shares, name="loan-shares"),
     path("loans/<int:pk>/", loans.LoanDetail.as_view(), name="loan"),
     path("loans/<int:pk>/lenders/", loans.LoanLenders.as_view(), name="loan-lenders"),
     path("metrics/series/", metrics.series, name="metrics-series"),

@@ -137,6 +137,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "lending.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["lending.api.throttles.PerCaller", "lending.api.throttles.Anonymous"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    # Proxies in front of the app: 0 = use the connection's address, never a client's X-Forwarded-For
+    # (which anyone can invent to escape the anonymous limit); 1 behind one load balancer, and so on.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 # How long an Idempotency-Key's first answer is kept and replayed.
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)

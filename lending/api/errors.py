@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -42,6 +44,10 @@ def error_response(
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map every known failure to the one shape; unknown exceptions still become Django's 500."""
+    if isinstance(exc, Http404):  # what DRF's own handler does, done first so the code below reads not_found
+        exc = exceptions.NotFound(str(exc) or None)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, IdempotencyConflict):

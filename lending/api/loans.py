@@ -8,11 +8,12 @@ whatever the page size.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import django_filters
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
@@ -37,7 +38,7 @@ PUBLIC = [S.FUNDRAISING, S.FUNDED, S.EXPIRED, S.PAYING_BACK, S.REPAID, S.DEFAULT
 # ?sort=: the cursor orders by these, the id last so that equal values keep a stable order across pages
 SORTS = {
     "newest": ("-created_at", "-id"),
-    "expiring": ("fundraising_deadline", "id"),
+    "expiring": ("ends_on", "id"),  # the deadline; loans never listed (none) last, and never a null in a cursor
     "amount_left": ("left_cents", "id"),
     "popularity": ("-lender_count", "-id"),
 }
@@ -69,7 +70,9 @@ class LoanFilter(django_filters.FilterSet):
     borrower_gender = django_filters.ChoiceFilter(choices=Loan.Gender.choices)
     amount_left_min = django_filters.NumberFilter(field_name="left_cents", lookup_expr="gte", label="amount_left_min")
     amount_left_max = django_filters.NumberFilter(field_name="left_cents", lookup_expr="lte", label="amount_left_max")
-    days_left_max = django_filters.NumberFilter(method="filter_days_left", help_text="fundraising ends within N days")
+    days_left_max = django_filters.NumberFilter(
+        method="filter_days_left", min_value=0, help_text="fundraising ends within N days"
+    )
     expiring_soon = django_filters.BooleanFilter(method="filter_expiring", help_text="fundraising ends within 7 days")
     sort = django_filters.ChoiceFilter(
         choices=[(name, name) for name in SORTS], method="filter_nothing",
@@ -88,7 +91,8 @@ class LoanFilter(django_filters.FilterSet):
 
     def filter_days_left(self, queryset: QuerySet[Loan], name: str, value: Any) -> QuerySet[Loan]:
         today = timezone.localdate()
-        return queryset.filter(status=S.FUNDRAISING, fundraising_deadline__range=(today, today + timedelta(days=value)))
+        days = min(int(value), 366)  # the filter's value is a Decimal, which timedelta refuses; fundraising is shorter
+        return queryset.filter(status=S.FUNDRAISING, fundraising_deadline__range=(today, today + timedelta(days=days)))
 
     def filter_expiring(self, queryset: QuerySet[Loan], name: str, value: bool) -> QuerySet[Loan]:
         week = self.filter_days_left(queryset, name, 7)
@@ -153,6 +157,7 @@ class LoanDetailSerializer(LoanSerializer):
 def _annotated(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
     return queryset.select_related("borrower", "partner").annotate(
         left_cents=F("amount_cents") - F("raised_cents"),
+        ends_on=Coalesce("fundraising_deadline", Value(date.max)),
         lender_count=Count("positions", filter=Q(positions__lent_cents__gt=0), distinct=True),
     )
 

@@ -12,13 +12,15 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
 from lending.api.idempotency import idempotency_key, idempotent
+from lending.api.keys import require_scope
 from lending.api.schema import IDEMPOTENCY_KEY
 from lending.ledger.chart import AccountType, account_code
 from lending.ledger.models import LedgerAccount
@@ -100,6 +102,7 @@ def _withdrawal_json(withdrawal: Withdrawal) -> dict[str, Any]:
 
 @extend_schema(tags=["wallet"], responses=WalletSerializer)
 @api_view(["GET"])
+@permission_classes([IsAuthenticated, require_scope("wallet:read")])
 def wallet(request: Request) -> Response:
     """The lender's available credit, what is on its way to their card, and what they may withdraw, and why."""
     user, currency = _lender(request), settings.PLATFORM_CURRENCY
@@ -123,6 +126,7 @@ def wallet(request: Request) -> Response:
 @extend_schema(tags=["wallet"], request=AmountSerializer, responses={201: DepositSerializer},
                parameters=[IDEMPOTENCY_KEY])  # fmt: skip
 @api_view(["POST"])
+@permission_classes([IsAuthenticated, require_scope("wallet:write")])
 @idempotent
 def deposits(request: Request) -> Response:
     """Start a card deposit: returns the PaymentIntent's client secret; the wallet is credited on Stripe's event."""
@@ -137,6 +141,7 @@ def deposits(request: Request) -> Response:
 
 @extend_schema(tags=["wallet"], responses=DepositSerializer)
 @api_view(["GET"])
+@permission_classes([IsAuthenticated, require_scope("wallet:read")])
 def deposit_detail(request: Request, pk: int) -> Response:
     payment = CardPayment.objects.filter(pk=pk, user=_lender(request), purpose=CardPayment.Purpose.DEPOSIT).first()
     if payment is None:
@@ -147,6 +152,7 @@ def deposit_detail(request: Request, pk: int) -> Response:
 @extend_schema(tags=["wallet"], request=AmountSerializer, responses={201: WithdrawalSerializer},
                parameters=[IDEMPOTENCY_KEY])  # fmt: skip
 @api_view(["POST"])
+@permission_classes([IsAuthenticated, require_scope("wallet:write")])
 @idempotent
 def withdrawals(request: Request) -> Response:
     """Withdraw to the cards the lender deposited with; refused, naming amount_cents and why, beyond the limit."""
@@ -161,6 +167,7 @@ def withdrawals(request: Request) -> Response:
 
 @extend_schema(tags=["wallet"], responses=WithdrawalSerializer)
 @api_view(["GET"])
+@permission_classes([IsAuthenticated, require_scope("wallet:read")])
 def withdrawal_detail(request: Request, pk: int) -> Response:
     withdrawal = Withdrawal.objects.filter(pk=pk, lender=_lender(request)).first()
     if withdrawal is None:

@@ -7,6 +7,7 @@ The wider API (tokens, schemas, pagination) builds on these.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from lending.api.idempotency import idempotency_key, idempotent
 from lending.api.keys import require_scope
+from lending.api.models import ApiKey
 from lending.api.schema import IDEMPOTENCY_KEY
 from lending.ledger.chart import AccountType, account_code
 from lending.ledger.models import LedgerAccount
@@ -71,6 +73,12 @@ def _lender(request: Request) -> User:
     if not isinstance(user, User) or not user.is_lender:
         raise PermissionDenied("Only lenders have a wallet.")
     return user
+
+
+def _request_key(request: Request) -> str:
+    """The service's one-time token, derived from the caller's Idempotency-Key (any value the header allows)."""
+    caller = f"key:{request.auth.pk}" if isinstance(request.auth, ApiKey) else f"user:{request.user.pk}"
+    return hashlib.sha256(f"{caller}:{idempotency_key(request)}".encode()).hexdigest()[:64]
 
 
 def _deposit_json(payment: CardPayment) -> dict[str, Any]:
@@ -134,7 +142,7 @@ def deposits(request: Request) -> Response:
     body = AmountSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     payment = deposit_start(
-        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=idempotency_key(request)
+        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=_request_key(request)
     )
     return Response(_deposit_json(payment), status=status.HTTP_201_CREATED)
 
@@ -160,7 +168,7 @@ def withdrawals(request: Request) -> Response:
     body = AmountSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     withdrawal = withdrawal_request(
-        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=idempotency_key(request)
+        lender=user, amount_cents=body.validated_data["amount_cents"], request_key=_request_key(request)
     )
     return Response(_withdrawal_json(withdrawal), status=status.HTTP_201_CREATED)
 

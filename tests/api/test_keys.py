@@ -269,10 +269,16 @@ def test_require_scope_through_the_repayment_batches_endpoint_refuses_a_key_with
     assert "rows" in allowed.json()["error"]["fields"]
 
 
-def test_a_key_without_wallet_scopes_cannot_read_the_wallet(lender):
-    _, full = api_key_create(user=lender, name="metrics", scopes=["metrics:read"])
+def test_the_wallet_needs_wallet_read_to_read_and_wallet_write_to_move_money(lender):
+    _, metrics_only = api_key_create(user=lender, name="metrics", scopes=["metrics:read"])
+    _, reader = api_key_create(user=lender, name="reader", scopes=["wallet:read"])
 
-    assert _bearer(full).get(WALLET).status_code == 403
+    assert _bearer(metrics_only).get(WALLET).status_code == 403
+    assert _bearer(reader).get(WALLET).status_code == 200
+    for path in ("/api/v1/wallet/withdrawals/", "/api/v1/wallet/deposits/"):
+        response = _bearer(reader).post(path, {"amount_cents": 2_500}, format="json", HTTP_IDEMPOTENCY_KEY="key-0001")
+        assert response.status_code == 403, path
+        assert "wallet:write" in response.json()["error"]["message"]
 
 
 # --- management commands ---------------------------------------------------------------------------

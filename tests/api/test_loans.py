@@ -401,12 +401,8 @@ def test_a_loan_not_yet_listed_exists_only_for_its_borrower_its_partner_and_staf
     if status == 200:
         assert detail.json()["status"] == stage
     else:
-        assert "error" in detail.json()
+        assert detail.json()["error"]["code"] == lenders.json()["error"]["code"] == "not_found"
         assert stage not in detail.content.decode()
-
-
-def test_a_loan_not_found_has_the_code_not_found(market):
-    assert APIClient().get(f"{LOANS}{market.draft.pk}/").json()["error"]["code"] == "not_found"
 
 
 def test_a_public_loan_is_open_to_anyone(market):
@@ -414,9 +410,12 @@ def test_a_public_loan_is_open_to_anyone(market):
     assert APIClient().get(f"{LOANS}{market.fundraising[0].pk}/lenders/").status_code == 200
 
 
-def test_an_unknown_loan_is_a_404(market):
-    assert APIClient().get(f"{LOANS}999999/").status_code == 404
-    assert APIClient().get(f"{LOANS}999999/lenders/").status_code == 404
+def test_an_unknown_loan_is_a_404_with_the_code_not_found(market):
+    for url in (f"{LOANS}999999/", f"{LOANS}999999/lenders/"):
+        response = APIClient().get(url)
+
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
 
 
 # --- the detail ------------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_a_withdrawal_within_the_limit_is_paid_and_a_repeat_key_does_not_pay_twi
         ({"amount_cents": 0}, {"HTTP_IDEMPOTENCY_KEY": "dep-key-0005"}, "amount_cents"),
         ({"amount_cents": 2_499}, {"HTTP_IDEMPOTENCY_KEY": "dep-key-0005"}, "amount_cents"),
         ({"amount_cents": 5_000}, {}, "Idempotency-Key"),
-        ({"amount_cents": 5_000}, {"HTTP_IDEMPOTENCY_KEY": "short"}, "request_key"),
+        ({"amount_cents": 5_000}, {"HTTP_IDEMPOTENCY_KEY": "k" * 256}, "Idempotency-Key"),
     ],
 )
 def test_a_bad_deposit_request_is_a_400_naming_the_field_and_writes_nothing(stripe_settings, api, body, headers, field):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("loans/<int:pk>/lenders/", loans.LoanLenders.as_view(), name="loan-lenders"),
     path("metrics/series/", metrics.series, name="metrics-series"),
     path("repayment-batches/", repayments.repayment_batches, name="repayment-batches"),
+    path("portfolio/", lending.Portfolio.as_view(), name="portfolio"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/deposits/", wallet.deposits, name="deposits"),
     path("wallet/deposits/<int:pk>/", wallet.deposit_detail, name="deposit"),

@@ -29,7 +29,8 @@ View = Callable[..., Response]
 HEADER = "Idempotency-Key"
 
 
-def _caller(request: Request) -> str:
+def caller_of(request: Request) -> str:
+    """Whose keys these are: an API key's, or the logged-in user's."""
     if isinstance(request.auth, ApiKey):
         return f"key:{request.auth.pk}"
     return f"user:{request.user.pk}"
@@ -61,7 +62,7 @@ def idempotent(view: View) -> View:
 
     @functools.wraps(view)
     def wrapper(request: Request, *args: Any, **kwargs: Any) -> Response:
-        key, caller = idempotency_key(request), _caller(request)
+        key, caller = idempotency_key(request), caller_of(request)
         fingerprint, path = _fingerprint(request), request.path[:255]
         with transaction.atomic():
             try:

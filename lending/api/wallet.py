@@ -20,9 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from lending.api.idempotency import idempotency_key, idempotent
+from lending.api.idempotency import caller_of, idempotency_key, idempotent
 from lending.api.keys import require_scope
-from lending.api.models import ApiKey
 from lending.api.schema import IDEMPOTENCY_KEY
 from lending.ledger.chart import AccountType, account_code
 from lending.ledger.models import LedgerAccount
@@ -77,8 +76,7 @@ def _lender(request: Request) -> User:
 
 def _request_key(request: Request) -> str:
     """The service's one-time token, derived from the caller's Idempotency-Key (any value the header allows)."""
-    caller = f"key:{request.auth.pk}" if isinstance(request.auth, ApiKey) else f"user:{request.user.pk}"
-    return hashlib.sha256(f"{caller}:{idempotency_key(request)}".encode()).hexdigest()[:64]
+    return hashlib.sha256(f"{caller_of(request)}:{idempotency_key(request)}".encode()).hexdigest()[:64]
 
 
 def _deposit_json(payment: CardPayment) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import pytest
 import stripe
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import User
@@ -856,3 +857,17 @@ def test_card_details_are_refused_entirely_when_talking_to_real_stripe(fake, set
 
     assert refused.value.field == "number"
     assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--webhook-url", "not a url"], "--webhook-url must be an http\\(s\\) address"),
+        (["--webhook-url", "ftp://127.0.0.1/x"], "--webhook-url must be an http\\(s\\) address"),
+        (["--port", "70000"], "--port must be 1 to 65535"),
+    ],
+)
+def test_the_local_stripe_command_refuses_a_bad_option_with_a_sentence(settings, args, message):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:8420"
+    with pytest.raises(CommandError, match=message):
+        call_command("localstripe", *args)

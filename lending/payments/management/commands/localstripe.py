@@ -16,17 +16,22 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+DEFAULT_WEBHOOK = "http://127.0.0.1:8000/webhooks/stripe/"
+
 
 class Command(BaseCommand):
     help = "Run the local Stripe test server on 127.0.0.1 and send its webhooks to this app."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=settings.LOCALSTRIPE_PORT)
-        parser.add_argument(
-            "--webhook-url", default="http://127.0.0.1:8000/webhooks/stripe/", help="where to send signed events"
-        )
+        parser.add_argument("--webhook-url", default=DEFAULT_WEBHOOK, help="where to send signed events")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        url = options["webhook_url"]
+        if not url.startswith(("http://", "https://")) or " " in url:
+            raise CommandError(f"--webhook-url must be an http(s) address, such as {DEFAULT_WEBHOOK}; got {url!r}")
+        if not 1 <= options["port"] <= 65535:
+            raise CommandError(f"--port must be 1 to 65535, got {options['port']}")
         try:
             from aiohttp import web
             from localstripe import resources, server, webhooks

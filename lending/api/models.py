@@ -11,12 +11,14 @@ class Scope(models.TextChoices):
     """What a key may do; a key acts as its user, within these."""
 
     LOANS_READ = "loans:read", "Read loans (a partner: its own, with their borrowers)"
-    LOANS_WRITE = "loans:write", "Create and submit loan drafts"
+    LOANS_WRITE = "loans:write", "Create, edit and submit loan drafts; add borrowers (a partner: its own)"
+    LOANS_REVIEW = "loans:review", "Approve, reject, disburse, refund and write off loans (staff; a partner: its own)"
     REPAYMENTS_WRITE = "repayments:write", "Post repayments and repayment batches"
     LENDING_WRITE = "lending:write", "Lend from the wallet"
     WALLET_READ = "wallet:read", "Read the wallet, statement and portfolio"
     WALLET_WRITE = "wallet:write", "Start deposits and withdrawals"
     METRICS_READ = "metrics:read", "Read portfolio metrics"
+    WEBHOOKS_WRITE = "webhooks:write", "Register webhook endpoints and read their delivery log"
 
 
 class ApiKey(models.Model):

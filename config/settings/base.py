@@ -126,8 +126,10 @@ THROTTLE_RATES: dict[str, str] = {
 }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # programs: `Authorization: Bearer lk_...`. First, so that a request with no credentials is a 401
+        # with `WWW-Authenticate: Bearer` (DRF takes the header from the first class; the session has none).
+        "lending.api.keys.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",  # the site's own pages (CSRF enforced)
-        "lending.api.keys.ApiKeyAuthentication",  # programs: `Authorization: Bearer lk_...`
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "lending.api.pagination.Cursor",

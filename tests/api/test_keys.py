@@ -341,3 +341,11 @@ def test_api_key_revoke_stops_the_key_at_once(lender, form):
 def test_api_key_revoke_refuses_an_unknown_prefix(db):
     with pytest.raises(CommandError, match="no API key"):
         call_command("api_key_revoke", "lk_0123456789ab")
+
+
+def test_a_request_with_no_credentials_is_a_401_that_says_how_to_authenticate():
+    response = APIClient().get(WALLET)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert response.json()["error"]["code"] == "not_authenticated"

@@ -60,6 +60,6 @@ def test_anonymous_callers_have_no_portfolio_and_a_key_needs_wallet_read(make_le
     _, metrics_only = api_key_create(user=ann, name="metrics", scopes=["metrics:read"])
     _, reader = api_key_create(user=ann, name="reader", scopes=["wallet:read"])
 
-    assert APIClient().get(URL).status_code == 403
+    assert APIClient().get(URL).status_code == 401  # no credentials: 401 with WWW-Authenticate
     assert APIClient().get(URL, HTTP_AUTHORIZATION=f"Bearer {metrics_only}").status_code == 403
     assert APIClient().get(URL, HTTP_AUTHORIZATION=f"Bearer {reader}").status_code == 200

@@ -138,4 +138,4 @@ def test_only_a_lender_has_a_wallet_and_others_deposits_are_not_found(stripe_set
 
     assert other.get(f"/api/v1/wallet/deposits/{mine.pk}/").status_code == 404
     assert staff_api.get("/api/v1/wallet/").status_code == 403
-    assert APIClient().get("/api/v1/wallet/").status_code == 403
+    assert APIClient().get("/api/v1/wallet/").status_code == 401

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from lending.api import lending, loans, metrics, repayments, schedule_preview, wallet
+from lending.api import (
+    autolending,
+    lending,
+    loans,
+    metrics,
+    repayments,
+    schedule_preview,
+    statement,
+    statistics,
+    wallet,
+)
 
 app_name = "api"
 
@@ -22,4 +32,8 @@ urlpatterns = [
     path("wallet/deposits/<int:pk>/", wallet.deposit_detail, name="deposit"),
     path("wallet/withdrawals/", wallet.withdrawals, name="withdrawals"),
     path("wallet/withdrawals/<int:pk>/", wallet.withdrawal_detail, name="withdrawal"),
+    path("me/statistics/", statistics.my_statistics, name="my-statistics"),
+    path("wallet/statement/", statement.WalletStatement.as_view(), name="wallet-statement"),
+    path("auto-lending/", autolending.AutoLending.as_view(), name="auto-lending"),
+    path("auto-lending/dry-run/", autolending.auto_lending_dry_run, name="auto-lending-dry-run"),
 ]

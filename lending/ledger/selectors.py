@@ -6,8 +6,9 @@ journal's `effective_at`. A date means the end of that day in the platform's tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -27,6 +28,7 @@ class StatementLine:
     debit_cents: int
     credit_cents: int
     balance_cents: int  # running balance on the account's normal side after this line
+    metadata: dict[str, Any] = field(default_factory=dict)  # the journal's (e.g. {"loan": 17}), for the caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ def account_statement(*, account: LedgerAccount, start: date, end: date) -> Stat
                 debit_cents=debit,
                 credit_cents=credit,
                 balance_cents=running,
+                metadata=t.journal.metadata,
             )
         )
     return Statement(

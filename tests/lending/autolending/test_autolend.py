@@ -95,6 +95,10 @@ def test_a_wallet_is_never_overdrawn_and_leftover_below_a_share_stays(lender, lo
         ({"allow_group_loans": False}, {"borrower_count": 4}, False),
         ({"max_term_months": 12}, {"repayments": 12}, True),
         ({"max_term_months": 6}, {"repayments": 12}, False),
+        # the term counts months, not repayments: 26 fortnightly repayments are a year; 12 weekly, under 3 months
+        ({"max_term_months": 12}, {"repayments": 26, "repayment_every": 2, "repayment_frequency": "weeks"}, True),
+        ({"max_term_months": 11}, {"repayments": 26, "repayment_every": 2, "repayment_frequency": "weeks"}, False),
+        ({"max_term_months": 3}, {"repayments": 12, "repayment_frequency": "weeks"}, True),
         ({"min_partner_rating": "3.0"}, {}, True),
         ({"min_partner_rating": "4.0"}, {}, False),
     ],

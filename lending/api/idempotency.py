@@ -47,6 +47,8 @@ def _fingerprint(request: Request) -> str:
             for upload in request.FILES.getlist(name):
                 text += name + hashlib.sha256(upload.read()).hexdigest()
                 upload.seek(0)
+    # The query string is part of the request too (e.g. DELETE ...?reason=, whose body a client may not send).
+    text += "?" + json.dumps({k: request.query_params.getlist(k) for k in sorted(request.query_params)})
     return hashlib.sha256(text.encode()).hexdigest()
 
 

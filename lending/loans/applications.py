@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import BorrowerProfile, FieldPartner, User
 from lending.loans import permissions
-from lending.loans.errors import InvalidApplication
+from lending.loans.errors import InvalidApplication, InvalidTransition
 from lending.loans.fundraising import refund_all_shares
 from lending.loans.models import Loan, Sector
 from lending.loans.terms import schedule_terms
@@ -109,24 +109,6 @@ def loan_apply(
     unknown = set(terms) - set(TERM_FIELDS)
     if unknown:
         raise _bad(sorted(unknown)[0], "is not a loan term")
-    share = settings.LOAN_SHARE_CENTS if share_size_cents is None else share_size_cents
-    _check_money(amount_cents, currency, share)
-    if not purpose or not purpose.strip() or len(purpose) > 200:
-        raise _bad("purpose", "say in up to 200 characters what the loan is for")
-    if sector not in Sector.values:
-        raise _bad("sector", f"must be one of {', '.join(Sector.values)}")
-    country = (country or borrower.country).upper()
-    if len(country) != 2 or not country.isalpha():
-        raise _bad("country", "must be a two-letter ISO 3166 code")
-    days = settings.LOAN_FUNDRAISING_DAYS if fundraising_days is None else fundraising_days
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 90:
-        raise _bad("fundraising_days", "must be from 1 to 90")
-    if isinstance(repayments, bool) or not isinstance(repayments, int) or not 1 <= repayments <= 600:
-        raise _bad("repayments", "must be a whole number from 1 to 600")
-    if isinstance(borrower_count, bool) or not isinstance(borrower_count, int) or not 1 <= borrower_count <= 100:
-        raise _bad("borrower_count", "must be a whole number from 1 to 100")
-    if borrower_gender not in Loan.Gender.values:
-        raise _bad("borrower_gender", f"must be one of {', '.join(Loan.Gender.values)}")
     loan = Loan(
         borrower=borrower,
         borrower_count=borrower_count,
@@ -135,17 +117,86 @@ def loan_apply(
         created_by=actor,
         amount_cents=amount_cents,
         currency=currency,
-        purpose=purpose.strip(),
+        purpose=purpose,
         sector=sector,
-        country=country,
-        share_size_cents=share,
-        fundraising_days=days,
+        country=country or borrower.country,
+        share_size_cents=settings.LOAN_SHARE_CENTS if share_size_cents is None else share_size_cents,
+        fundraising_days=settings.LOAN_FUNDRAISING_DAYS if fundraising_days is None else fundraising_days,
         repayments=repayments,
         **terms,
     )
-    _check_terms(loan)
+    _check_application(loan)
     loan.save()
     return loan
+
+
+def _check_application(loan: Loan) -> None:
+    """Every rule an application meets, checked on the unsaved loan (normalising purpose and country).
+
+    One function for `loan_apply` and `loan_draft_update`, so an edited draft can never hold what a
+    new application could not.
+    """
+    _check_money(loan.amount_cents, loan.currency, loan.share_size_cents)
+    purpose = loan.purpose
+    if not isinstance(purpose, str) or not purpose.strip() or len(purpose) > 200:
+        raise _bad("purpose", "say in up to 200 characters what the loan is for")
+    loan.purpose = purpose.strip()
+    if loan.sector not in Sector.values:
+        raise _bad("sector", f"must be one of {', '.join(Sector.values)}")
+    loan.country = str(loan.country or "").upper()
+    if len(loan.country) != 2 or not loan.country.isalpha():
+        raise _bad("country", "must be a two-letter ISO 3166 code")
+    _check_whole(loan.fundraising_days, "fundraising_days", 1, 90, "must be from 1 to 90")
+    _check_whole(loan.repayments, "repayments", 1, 600, "must be a whole number from 1 to 600")
+    _check_whole(loan.borrower_count, "borrower_count", 1, 100, "must be a whole number from 1 to 100")
+    if loan.borrower_gender not in Loan.Gender.values:
+        raise _bad("borrower_gender", f"must be one of {', '.join(Loan.Gender.values)}")
+    _check_terms(loan)
+
+
+def _check_whole(value: Any, field: str, low: int, high: int, message: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _bad(field, message)
+
+
+class NotADraft(InvalidTransition):
+    """Only a draft may be edited: once submitted, reviewers decide on what they were sent."""
+
+    def __init__(self, *, loan_id: int, status: str) -> None:
+        super().__init__(loan_id=loan_id, from_status=status, to_status=S.DRAFT)
+        self.args = (f"loan {loan_id} is {status}: only a draft can be edited",)
+
+
+# What an applicant may change in a draft: what `loan_apply` takes, but who applied and for which partner.
+DRAFT_FIELDS = frozenset(
+    {"borrower", "amount_cents", "currency", "purpose", "sector", "country", "share_size_cents", "fundraising_days",
+     "borrower_count", "borrower_gender", *TERM_FIELDS}
+)  # fmt: skip
+
+
+@transaction.atomic
+def loan_draft_update(*, loan: Loan, actor: User, **fields: Any) -> Loan:
+    """Change a draft, checked by the same rules as `loan_apply`; a new borrower brings their field partner."""
+    locked = loan_lock(loan.pk)
+    permissions.require_can_edit(actor, locked)
+    if locked.status != S.DRAFT:
+        raise NotADraft(loan_id=locked.pk, status=locked.status)
+    unknown = set(fields) - DRAFT_FIELDS
+    if unknown:
+        raise _bad(sorted(unknown)[0], "cannot be changed in a draft")
+    changed = set(fields)
+    if "borrower" in fields:
+        borrower = fields.pop("borrower")
+        if not isinstance(borrower, BorrowerProfile):
+            raise _bad("borrower", "must be a borrower")
+        permissions.require_can_apply_for(actor, borrower)
+        locked.borrower, locked.partner = borrower, borrower.partner
+        changed.add("partner")
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    _check_application(locked)
+    locked.save(update_fields=sorted(changed))
+    return locked
 
 
 def loan_submit(*, loan: Loan, actor: User, on: date | None = None) -> Loan:

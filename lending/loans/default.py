@@ -4,7 +4,8 @@ Default rule (Kiva's, configurable): still owing more than the tolerance LOAN_DE
 months after the last installment's due date. Default writes off each lender's outstanding
 principal through the ledger: the receivable to credit losses, and the lenders' positions in the
 loan against the same account, so the loss is visibly the lenders' (the platform's books net to
-zero) and every lender's written-off amount is kept as a settlement row.
+zero) and every lender's written-off amount is kept as a settlement row. Platform staff may default
+a loan earlier (`loan_write_off`), with the same write-off.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from lending.ledger.services import Line, journal_post
 from lending.loans import books, permissions
-from lending.loans.errors import LoanError
+from lending.loans.errors import InvalidTransition, LoanError
 from lending.loans.fundraising import refund_all_shares
 from lending.loans.models import Installment, LenderPosition, LenderSettlement, Loan
 from lending.loans.settlements import settle_positions
@@ -73,6 +74,29 @@ def loan_default_if_due(*, loan: Loan, as_of: date) -> bool:
     )
     if owed <= settings.ARREARS_TOLERANCE_CENTS:
         return False
+    reason = f"still owing {owed} on {as_of}, {settings.LOAN_DEFAULT_AFTER_MONTHS} months after the end of the term"
+    _default_and_write_off(locked, actor=None, reason=reason, on=as_of)
+    return True
+
+
+@transaction.atomic
+def loan_write_off(*, loan: Loan, actor: User, reason: str, on: date | None = None) -> Loan:
+    """Staff declare a paying-back loan defaulted before the automatic rule would (e.g. the borrower died or fled).
+
+    The same write-off as an automatic default: each lender's outstanding principal goes to credit
+    losses and is kept as a settlement, and later payments are recoveries split among the lenders.
+    """
+    permissions.require_platform_staff(actor, "write off a loan")
+    if not reason.strip():
+        raise LoanError("reason: a write-off needs a reason", field="reason")
+    locked = loan_lock(loan.pk)
+    if locked.status != S.PAYING_BACK:  # checked before any money moves, not only by the transition
+        raise InvalidTransition(loan_id=locked.pk, from_status=locked.status, to_status=S.DEFAULTED)
+    return _default_and_write_off(locked, actor=actor, reason=reason, on=on or timezone.localdate())
+
+
+def _default_and_write_off(locked: Loan, *, actor: User | None, reason: str, on: date) -> Loan:
+    """Write off each lender's outstanding principal (one journal, a settlement each) and mark the loan defaulted."""
     positions = _outstanding_positions(locked)
     total = sum(p.outstanding_cents for p in positions)
     if total:  # only interest or fees still owed: nothing of the lenders' to write off
@@ -82,7 +106,7 @@ def loan_default_if_due(*, loan: Loan, as_of: date) -> bool:
             kind="write_off",
             lines=[Line(book.credit_losses, book.receivable, total)]
             + [Line(book.escrow, book.credit_losses, p.outstanding_cents) for p in positions],
-            effective_at=books.moment(as_of),
+            effective_at=books.moment(on),
             description=f"Loan {locked.pk} defaulted: outstanding principal written off",
             metadata={"loan": locked.pk},
         )
@@ -92,15 +116,7 @@ def loan_default_if_due(*, loan: Loan, as_of: date) -> bool:
             kind=LenderSettlement.Kind.WRITE_OFF,
             amounts=[(p, p.outstanding_cents) for p in positions],
         )
-    loan_transition(
-        loan=locked,
-        to=S.DEFAULTED,
-        actor=None,
-        reason=f"still owing {owed} on {as_of}, {settings.LOAN_DEFAULT_AFTER_MONTHS} months after the end of the term",
-        on=as_of,
-        written_off_cents=total,
-    )
-    return True
+    return loan_transition(loan=locked, to=S.DEFAULTED, actor=actor, reason=reason, on=on, written_off_cents=total)
 
 
 @transaction.atomic

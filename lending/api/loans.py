@@ -15,7 +15,7 @@ import django_filters
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -26,11 +26,13 @@ from accounts.models import BorrowerProfile, User
 from lending.api.idempotency import idempotent
 from lending.api.keys import require_scope
 from lending.api.pagination import Cursor
+from lending.api.partners import PartnerStatisticsSerializer
 from lending.api.schema import IDEMPOTENCY_KEY
 from lending.loans import permissions
 from lending.loans.applications import loan_apply, loan_submit
 from lending.loans.errors import NotAllowed
 from lending.loans.models import Installment, LenderPosition, Loan, Sector
+from lending.metrics.partners import partner_figures_of
 from lending.schedules import Frequency
 
 S = Loan.Status
@@ -148,10 +150,20 @@ class InstallmentSerializer(serializers.ModelSerializer[Installment]):
 
 class LoanDetailSerializer(LoanSerializer):
     schedule = InstallmentSerializer(source="installments", many=True, read_only=True)
+    partner_statistics = serializers.SerializerMethodField(
+        help_text="The field partner's loans posted, amount raised and rates from its latest snapshot; "
+        "null for a direct loan"
+    )
 
     class Meta(LoanSerializer.Meta):
-        fields = [*LoanSerializer.Meta.fields, "schedule"]
+        fields = [*LoanSerializer.Meta.fields, "schedule", "partner_statistics"]
         read_only_fields = fields
+
+    @extend_schema_field(PartnerStatisticsSerializer(allow_null=True))
+    def get_partner_statistics(self, loan: Loan) -> dict[str, Any] | None:
+        """Two queries whatever the partner's size: only the detail shows them, never the list."""
+        figures = partner_figures_of(loan.partner_id) if loan.partner_id is not None else None
+        return None if figures is None else dict(PartnerStatisticsSerializer(figures).data)
 
 
 def _annotated(queryset: QuerySet[Loan]) -> QuerySet[Loan]:

@@ -53,6 +53,16 @@ app.conf.update(
             "task": "lending.payments.tasks.sweep_payments",
             "schedule": crontab(minute="*/5"),
         },
+        # Partners' webhook events from the loans' own rows, and their deliveries queued.
+        "collect-webhook-events": {
+            "task": "lending.webhooks.tasks.collect",
+            "schedule": crontab(),
+        },
+        # Webhook deliveries whose queued attempt was lost (a broker outage, a worker that died).
+        "sweep-webhook-deliveries": {
+            "task": "lending.webhooks.tasks.sweep",
+            "schedule": crontab(),
+        },
     },
 )
-app.autodiscover_tasks(["lending.jobs", "lending.payments", "lending.api"])
+app.autodiscover_tasks(["lending.jobs", "lending.payments", "lending.api", "lending.webhooks"])

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "lending.notifications",
     "lending.payments",
     "lending.api",
+    "lending.webhooks",
     "seeds",
 ]
 
@@ -162,6 +163,8 @@ SPECTACULAR_SETTINGS = {
         "LoanStatus": "lending.loans.models.Loan.Status",
         "CardPaymentStatus": "lending.payments.models.CardPayment.Status",
         "WithdrawalStatus": "lending.payments.models.Withdrawal.Status",
+        "WebhookDeliveryStatus": "lending.webhooks.models.WebhookDelivery.Status",
+        "WebhookEventType": "lending.webhooks.models.EventType",
     },
 }
 
@@ -221,6 +224,21 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=3)  #
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
 DEPOSIT_MIN_CENTS = env.int("DEPOSIT_MIN_CENTS", default=2_500)  # $25
 DEPOSIT_MAX_CENTS = env.int("DEPOSIT_MAX_CENTS", default=1_000_000)  # $10,000
+
+# --- Outbound webhooks to field partners (lending.webhooks) ----------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=5)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+# Wait after the 1st, 2nd, ... failed attempt; the last value repeats: 1 min, 5 min, 30 min, 2 h, 12 h.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = env.list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS", cast=int, default=[60, 300, 1800, 7200, 43200]
+)
+# The collector's mark passes a row only this long after it was written (a slow transaction commits late).
+WEBHOOK_COLLECT_SETTLE_SECONDS = env.int("WEBHOOK_COLLECT_SETTLE_SECONDS", default=600)
+# The sweep re-queues a pending delivery this long past due (its queued task was lost).
+WEBHOOK_SWEEP_GRACE_SECONDS = env.int("WEBHOOK_SWEEP_GRACE_SECONDS", default=120)
+WEBHOOK_MAX_ENDPOINTS_PER_PARTNER = env.int("WEBHOOK_MAX_ENDPOINTS_PER_PARTNER", default=10)
+# http:// and private addresses (127.0.0.1) as webhook URLs: for development and tests only (DEBUG allows them too).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 
 # --- Email (lender digests) ----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

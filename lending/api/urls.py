@@ -17,6 +17,7 @@ from lending.api import (
     statement,
     statistics,
     wallet,
+    webhooks,
 )
 
 app_name = "api"
@@ -57,4 +58,9 @@ urlpatterns = [
     path("wallet/statement/", statement.WalletStatement.as_view(), name="wallet-statement"),
     path("auto-lending/", autolending.AutoLending.as_view(), name="auto-lending"),
     path("auto-lending/dry-run/", autolending.auto_lending_dry_run, name="auto-lending-dry-run"),
+    path("webhooks/endpoints/", webhooks.EndpointList.as_view(), name="webhook-endpoints"),
+    path("webhooks/endpoints/<int:pk>/", webhooks.endpoint_detail, name="webhook-endpoint"),
+    path("webhooks/endpoints/<int:pk>/rotate-secret/", webhooks.endpoint_rotate_secret, name="webhook-rotate-secret"),
+    path("webhooks/endpoints/<int:pk>/deliveries/", webhooks.EndpointDeliveries.as_view(), name="webhook-deliveries"),
+    path("webhooks/deliveries/<int:pk>/retry/", webhooks.delivery_retry, name="webhook-delivery-retry"),
 ]

@@ -1,0 +1,1 @@
+"""Outbound webhooks: field partners register URLs and receive signed, retried events about their loans."""

@@ -94,6 +94,7 @@ def require_scope(scope: str) -> type[permissions.BasePermission]:
 
     class HasScope(permissions.BasePermission):
         message = f"This API key lacks the {scope} scope."
+        required_scope = scope
 
         def has_permission(self, request: Request, view: Any) -> bool:
             key = request.auth

@@ -17,6 +17,7 @@ from accounts.models import User
 from lending.api.idempotency import idempotency_key, idempotent
 from lending.api.keys import require_scope
 from lending.api.loans import visible_loans
+from lending.api.roles import IsLender
 from lending.api.schema import IDEMPOTENCY_KEY
 from lending.loans.fundraising import share_purchase
 from lending.loans.models import Installment, LenderPosition
@@ -85,7 +86,7 @@ class HoldingSerializer(serializers.Serializer[Any]):
 )
 class Portfolio(generics.ListAPIView[LenderPosition]):
     serializer_class = HoldingSerializer
-    permission_classes = [IsAuthenticated, require_scope("wallet:read")]
+    permission_classes = [IsAuthenticated, require_scope("wallet:read"), IsLender]
     filterset_fields = ["loan__status"]
 
     def get_queryset(self) -> QuerySet[LenderPosition]:

@@ -17,6 +17,7 @@ from accounts.models import User
 from lending.api.errors import error_response
 from lending.api.idempotency import idempotent
 from lending.api.keys import require_scope
+from lending.api.roles import IsPartnerOrPlatformStaff
 from lending.api.schema import IDEMPOTENCY_KEY
 from lending.loans.batches import BatchRefused, repayment_batch_record, rows_from_csv
 from lending.loans.models import Repayment
@@ -58,7 +59,7 @@ class RecordedSerializer(serializers.ModelSerializer[Repayment]):
 )  # fmt: skip
 @api_view(["POST"])
 @parser_classes([JSONParser, MultiPartParser])
-@permission_classes([IsAuthenticated, require_scope("repayments:write")])
+@permission_classes([IsAuthenticated, require_scope("repayments:write"), IsPartnerOrPlatformStaff])
 @idempotent
 def repayment_batches(request: Request) -> Response:
     user = request.user

@@ -42,6 +42,11 @@ demo: migrate
 bench: $(BIN)/.installed
 	$(BIN)/python manage.py bench ledger
 
+## make bench-api: load-test the API (gunicorn + locust on a seeded PostgreSQL database; needs PostgreSQL, Redis).
+.PHONY: bench-api
+bench-api: $(BIN)/.installed
+	bash benchmarks/api_load.sh
+
 reconcile: $(BIN)/.installed
 	$(BIN)/python manage.py reconcile
 

@@ -28,3 +28,4 @@ urlpatterns = [
     ),
     path("webhooks/stripe/", payments.stripe_webhook, name="stripe-webhook"),
 ]
+handler404 = "lending.api.errors.page_not_found"  # JSON under /api/, Django's page elsewhere

@@ -119,6 +119,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+# The rate limits count in this cache: only a shared one (CACHE_URL=redis://...) makes a limit hold across web
+# processes; the default counts in each process apart, so N gunicorn workers would allow N times the rate.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 THROTTLE_RATES: dict[str, str] = {
     "caller": env.str("THROTTLE_CALLER", default="600/minute"),  # per user, or per API key
     "anonymous": env.str("THROTTLE_ANONYMOUS", default="120/minute"),  # per client address
@@ -159,6 +162,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # every operation's error answers (400/401/403/404/429, 409 on unsafe ones) in the one error shape
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lending.api.schema.document_error_responses",
+        "lending.api.examples.add_request_examples",  # a worked example on every request body
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LoanStatus": "lending.loans.models.Loan.Status",
         "CardPaymentStatus": "lending.payments.models.CardPayment.Status",

@@ -6,7 +6,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -42,8 +44,17 @@ def error_response(
     return Response({"error": {"code": code, "message": message, "fields": fields or {}}}, status=http_status)
 
 
+# PostgreSQL's "try again" failures: deadlock detected, serialization failure, lock not available
+TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map every known failure to the one shape; unknown exceptions still become Django's 500."""
+    if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        busy = error_response(code="busy", message="A conflicting request held the same rows; nothing was done. "
+                              "Try again (with the same Idempotency-Key).", http_status=503)  # fmt: skip
+        busy["Retry-After"] = "1"
+        return busy
     if isinstance(exc, Http404):  # what DRF's own handler does, done first so the code below reads not_found
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -94,3 +105,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         code = codes if isinstance(codes, str) else code
     response.data = {"error": {"code": code, "message": str(detail), "fields": {}}}
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an address under /api/ that matches no route (e.g. /api/v1/loans/abc/) answers the one JSON
+    error shape, as the API's own 404s do; the site's pages keep Django's HTML page."""
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "not_found", "message": "No such API address.", "fields": {}}}
+        return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -32,3 +33,79 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "returned (header Idempotent-Replayed: true) and nothing is done twice; with another body, 409. Kept 24 hours."
     ),
 )
+
+
+# --- error answers: drf-spectacular documents none; every operation can give some -----------------
+
+_ERROR_DETAIL = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "Machine-readable: invalid, not_found, permission_denied, ..."},
+        "message": {"type": "string", "description": "For a person to read"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Each bad field (dotted for nested ones) with its messages; empty when no field is at fault",
+        },
+    },
+    "required": ["code", "message", "fields"],
+}
+_ERROR = {
+    "type": "object",
+    "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
+    "required": ["error"],
+}
+_ANY_CALL = {
+    "400": "Invalid input (`invalid`): `error.fields` names each bad field or parameter",
+    "401": "A bad, unknown or revoked API key (`authentication_failed`), or none where one is needed",
+    "403": "Not allowed for this caller (`permission_denied`), or the API key lacks the scope",
+    "404": "No such object that the caller may see (`not_found`), or a bad pagination cursor",
+    "429": "Too many requests (`throttled`): try again after `Retry-After` seconds",
+}
+_UNSAFE_CALL = {
+    "409": "Not in a state for this (`invalid_state`), not enough money (`insufficient_funds`), or the "
+    "Idempotency-Key was used for a different request (`idempotency_conflict`)",
+}
+_UNSAFE = {"post", "put", "patch", "delete"}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again"}}
+
+
+def _is_loose(response: dict[str, Any]) -> bool:
+    """No body documented, or only "some object" (OpenApiTypes.OBJECT): the error shape says more."""
+    content = response.get("content")
+    if not content:
+        return True
+    return all(
+        media.get("schema") in (None, {"type": "object", "additionalProperties": {}}) for media in content.values()
+    )
+
+
+def document_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """A postprocessing hook: every operation lists the errors it can answer, in the one error shape.
+
+    Clients (and schemathesis in CI) then know each status code and its body. A view's own, more
+    specific error schema is kept; a bare or "any object" one gets the error shape, keeping its description.
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in (("ErrorDetail", _ERROR_DETAIL), ("Error", _ERROR)):
+        if schemas.setdefault(name, schema) != schema:
+            warn(f"a component named {name} already exists: the error responses would point at it")
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            errors = {**_ANY_CALL, **(_UNSAFE_CALL if method in _UNSAFE else {})}
+            responses = operation["responses"]
+            for code, description in errors.items():
+                response = responses.setdefault(code, {"description": description})
+                if _is_loose(response):
+                    response["content"] = body
+                    response["description"] = response.get("description") or description
+                if code == "429":
+                    response.setdefault("headers", _RETRY_AFTER)
+            if "503" in responses and _is_loose(responses["503"]):
+                responses["503"]["content"] = body
+                responses["503"].setdefault("headers", _RETRY_AFTER)
+            operation["responses"] = dict(sorted(responses.items()))
+    return result

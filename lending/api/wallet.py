@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -129,8 +129,10 @@ def wallet(request: Request) -> Response:
     )
 
 
-@extend_schema(tags=["wallet"], request=AmountSerializer, responses={201: DepositSerializer},
-               parameters=[IDEMPOTENCY_KEY])  # fmt: skip
+@extend_schema(tags=["wallet"], request=AmountSerializer, parameters=[IDEMPOTENCY_KEY], responses={
+    201: DepositSerializer,
+    503: OpenApiResponse(description="Stripe could not be reached (`payments_unavailable`); nothing was charged"),
+})  # fmt: skip
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, require_scope("wallet:write")])
 @idempotent

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -203,7 +203,10 @@ def endpoint_rotate_secret(request: Request, pk: int) -> Response:
     endpoint = _visible_endpoint(request, pk)
     form = WebhookRotateSecretSerializer(data=request.data)
     form.is_valid(raise_exception=True)
-    endpoint, secret = services.webhook_endpoint_rotate_secret(endpoint=endpoint, **form.validated_data)
+    try:
+        endpoint, secret = services.webhook_endpoint_rotate_secret(endpoint=endpoint, **form.validated_data)
+    except WebhookEndpoint.DoesNotExist:  # deleted between our read and the service's lock
+        raise NotFound("No such webhook endpoint.") from None
     return Response({**WebhookEndpointSerializer(endpoint).data, "secret": secret})
 
 

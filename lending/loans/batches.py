@@ -134,6 +134,10 @@ def repayment_batch_record(*, rows: list[dict[str, Any]], actor: User, source: s
         raise BatchRefused(errors)
     recorded: dict[int, Repayment] = {}
     with transaction.atomic():
+        # Every loan of the batch locked first, in id order: two batches sharing loans then queue. Locked one by
+        # one as rows came, each held a loan and the lenders' wallets and waited for the other's loan (deadlock).
+        ids = sorted({row.loan.pk for row in checked})
+        list(Loan.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
         for i in sorted(range(len(checked)), key=lambda i: (checked[i].received_on, i)):
             row = checked[i]
             try:

@@ -417,3 +417,16 @@ def test_a_delivery_of_a_paused_endpoint_cannot_be_resent(delivered, officer):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "invalid_state"
     assert WebhookDelivery.objects.get(pk=delivered.pk).status == "delivered"
+
+
+def test_rotating_an_endpoint_deleted_meanwhile_is_a_404_not_a_500(hook, officer, monkeypatch):
+    """Found by schemathesis: the view read the endpoint, a DELETE removed it, then the service's lock found none."""
+    stale = WebhookEndpoint.objects.get(pk=hook.pk)
+    monkeypatch.setattr("lending.api.webhooks._visible_endpoint", lambda request, pk: stale)
+    hook.delete()
+
+    response = _client(officer).post(f"{ENDPOINTS}{stale.pk}/rotate-secret/", {}, format="json",
+                                     HTTP_IDEMPOTENCY_KEY="rot-gone")  # fmt: skip
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

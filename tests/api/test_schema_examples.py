@@ -25,14 +25,17 @@ def _operations_with_bodies(schema: dict[str, Any]) -> dict[str, dict[str, Any]]
         operation["operationId"]: operation
         for item in schema["paths"].values()
         for method, operation in item.items()
-        if method in ("post", "put", "patch") and "application/json" in operation.get("requestBody", {}).get("content", {})
+        if method in ("post", "put", "patch")
+        and "application/json" in operation.get("requestBody", {}).get("content", {})
     }
 
 
 def test_every_request_body_has_an_example_and_no_example_is_left_over(schema):
     operations = _operations_with_bodies(schema)
 
-    missing = sorted(op for op, o in operations.items() if "examples" not in o["requestBody"]["content"]["application/json"])
+    missing = sorted(
+        op for op, o in operations.items() if "examples" not in o["requestBody"]["content"]["application/json"]
+    )
     assert missing == []
     assert sorted(set(REQUEST_EXAMPLES) - set(operations)) == []  # a renamed operation leaves no stale example
 
@@ -62,7 +65,9 @@ def test_a_validator_built_this_way_does_refuse_a_bad_example(schema):
 
 @pytest.mark.django_db
 def test_the_calculator_example_is_answered_as_the_docs_show_it():
-    response = APIClient().post("/api/v1/schedule-preview/", REQUEST_EXAMPLES["v1_schedule_preview_create"], format="json")
+    response = APIClient().post(
+        "/api/v1/schedule-preview/", REQUEST_EXAMPLES["v1_schedule_preview_create"], format="json"
+    )
 
     assert response.status_code == 200, response.json()
     assert len(response.json()["installments"]) == 6

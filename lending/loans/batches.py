@@ -89,7 +89,9 @@ def _check(rows: list[dict[str, Any]], actor: User, source: str) -> tuple[list[B
             continue
         problems: list[RowError] = []
         loan = loans.get(_int(row.get("loan")) or 0)
-        if loan is None or not _can_record(actor, loan, source):
+        if loan is not None and not _can_record(actor, loan, source):
+            loan = None  # as if absent: say nothing of another partner's loan (its currency, its status)
+        if loan is None:
             problems.append(RowError(n, "loan", f"no loan {row.get('loan')!r} that you may post repayments for"))
         amount = _int(row.get("amount_cents"))
         if amount is None or amount <= 0:

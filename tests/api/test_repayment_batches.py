@@ -151,3 +151,20 @@ def test_a_malformed_batch_is_a_400_and_writes_nothing(api, loans, body):
     assert response.status_code == 400
     assert response.json()["error"]["fields"]
     assert not Repayment.objects.exists()
+
+
+def test_a_loan_of_another_partner_is_reported_as_absent_without_its_currency_or_status(listed):
+    """Partner staff learn nothing of loans they may not post for: not their currency, not their state."""
+    other = people.field_partner_create(name="Elsewhere", country="UG")
+    stranger = people.partner_staff_add(partner=other, email="stranger@example.org", password="x-elsewhere-pass-9",
+                                        full_name="Str Anger").user  # fmt: skip
+    loan = listed(amount_cents=5_000)  # officer's partner, fundraising: not paying back
+    row = {"loan": loan.pk, "amount_cents": 100, "currency": "EUR", "received_on": "2026-01-05", "reference": "r-1"}
+
+    client = APIClient()
+    client.force_authenticate(stranger)
+    response = client.post(URL, {"rows": [row]}, format="json", HTTP_IDEMPOTENCY_KEY="leak-1")
+
+    fields = response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert fields == {"rows.1.loan": [f"no loan {loan.pk} that you may post repayments for"]}

@@ -152,3 +152,38 @@ class BorrowerProfile(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class LoginFailure(models.Model):
+    """One failed log-in, counted against the email tried and the client's address (accounts.lockout).
+
+    Rows live only as long as the counting window: a lock, a success or time clears them.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        ADDRESS = "address", "Client address"
+
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    key = models.CharField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "key", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"failed log-in for {self.kind} {self.key} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class LoginLock(models.Model):
+    """An email or a client address refused log-in until `locked_until`, even with the right password."""
+
+    kind = models.CharField(max_length=7, choices=LoginFailure.Kind.choices)
+    key = models.CharField(max_length=254)
+    locked_until = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="accounts_login_lock_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} locked until {self.locked_until:%Y-%m-%d %H:%M}"

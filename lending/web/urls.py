@@ -1,8 +1,8 @@
 """Routes of the site's pages (the API is under /api/v1/, in lending/api/urls.py)."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from lending.web import accounts as acc
 from lending.web import payments as pay
 from lending.web import views as web
 
@@ -14,6 +14,15 @@ urlpatterns = [
     path("payments/<int:pk>/", pay.card_payment, name="card-payment"),
     path("payments/<int:pk>/status/", pay.card_payment_status, name="card-payment-status"),
     path("loans/<int:pk>/pay/", pay.loan_pay, name="loan-pay"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", acc.signup, name="signup"),
+    path("accounts/login/", acc.login, name="login"),
+    path("accounts/logout/", acc.logout, name="logout"),
+    path("accounts/profile/", acc.profile, name="profile"),
+    path("accounts/profile/notifications/", acc.notification_settings, name="notification-settings"),
+    path("accounts/password/reset/", acc.password_reset, name="password_reset"),
+    path("accounts/password/reset/sent/", acc.password_reset_done, name="password_reset_done"),
+    path("accounts/password/reset/<uidb64>/<token>/", acc.password_reset_confirm, name="password_reset_confirm"),
+    path("accounts/password/reset/done/", acc.password_reset_complete, name="password_reset_complete"),
+    path("accounts/password/change/", acc.password_change, name="password_change"),
+    path("accounts/password/change/done/", acc.password_change_done, name="password_change_done"),
 ]

@@ -11,11 +11,21 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from lending.ledger.selectors import account_statement, lender_wallet_find
+from lending.loans.featured import loans_needing_funding
+from lending.metrics.platform import platform_figures
+from lending.money import format_money
 from lending.web.payments import wallet_payments_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "lending/home.html", {})
+    """The public front page: the platform's figures, loans that need lenders now, and how it works."""
+    needs = loans_needing_funding(today=timezone.localdate(), limit=6)
+    ctx = {
+        "figures": platform_figures(currency=settings.PLATFORM_CURRENCY),
+        "needs": [(need, f"/loans/{need.loan.pk}/") for need in needs],  # the loan page: `loan-detail` once built
+        "share": format_money(settings.LOAN_SHARE_CENTS, settings.PLATFORM_CURRENCY).removesuffix(".00"),  # "$25"
+    }
+    return render(request, "lending/home.html", ctx)
 
 
 def _statement_range(request: HttpRequest) -> tuple[date, date, str]:

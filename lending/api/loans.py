@@ -8,12 +8,9 @@ whatever the page size.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
-import django_filters
-from django.db.models import Count, F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -32,73 +29,18 @@ from lending.loans import permissions
 from lending.loans.applications import loan_apply, loan_submit
 from lending.loans.errors import NotAllowed
 from lending.loans.models import Installment, LenderPosition, Loan, Sector
+from lending.loans.selectors import SORTS, LoanFilter, installment_state, visible_loans
+from lending.loans.selectors import loans_annotated as _annotated
+from lending.loans.selectors import public_name as _public_name
 from lending.metrics.partners import partner_figures_of
 from lending.schedules import Frequency
 
 S = Loan.Status
-PUBLIC = [S.FUNDRAISING, S.FUNDED, S.EXPIRED, S.PAYING_BACK, S.REPAID, S.DEFAULTED, S.REFUNDED]
-# ?sort=: the cursor orders by these, the id last so that equal values keep a stable order across pages
-SORTS = {
-    "newest": ("-created_at", "-id"),
-    "expiring": ("ends_on", "id"),  # the deadline; loans never listed (none) last, and never a null in a cursor
-    "amount_left": ("left_cents", "id"),
-    "popularity": ("-lender_count", "-id"),
-}
 
 
 class LoanCursor(Cursor):
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
         return SORTS.get(request.query_params.get("sort", ""), SORTS["newest"])
-
-
-def visible_loans(user: User | Any) -> QuerySet[Loan]:
-    """The loans this caller may see: public ones, plus unlisted ones that are theirs to see."""
-    mine = Q(status__in=PUBLIC)
-    if getattr(user, "is_authenticated", False):
-        if user.is_platform_staff:
-            return Loan.objects.all()
-        mine |= Q(borrower__user=user)
-        partner_id = getattr(getattr(user, "partner_staff", None), "partner_id", None)
-        if partner_id is not None:
-            mine |= Q(partner_id=partner_id)
-    return Loan.objects.filter(mine)
-
-
-class LoanFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=S.choices)
-    sector = django_filters.MultipleChoiceFilter(choices=Sector.choices)
-    country = django_filters.CharFilter(method="filter_country", help_text="ISO 3166-1 alpha-2, e.g. KE")
-    partner = django_filters.NumberFilter(field_name="partner_id")
-    borrower_gender = django_filters.ChoiceFilter(choices=Loan.Gender.choices)
-    amount_left_min = django_filters.NumberFilter(field_name="left_cents", lookup_expr="gte", label="amount_left_min")
-    amount_left_max = django_filters.NumberFilter(field_name="left_cents", lookup_expr="lte", label="amount_left_max")
-    days_left_max = django_filters.NumberFilter(
-        method="filter_days_left", min_value=0, help_text="fundraising ends within N days"
-    )
-    expiring_soon = django_filters.BooleanFilter(method="filter_expiring", help_text="fundraising ends within 7 days")
-    sort = django_filters.ChoiceFilter(
-        choices=[(name, name) for name in SORTS], method="filter_nothing",
-        help_text="newest (default), expiring, amount_left or popularity",
-    )  # fmt: skip
-
-    class Meta:
-        model = Loan
-        fields: list[str] = []
-
-    def filter_nothing(self, queryset: QuerySet[Loan], name: str, value: str) -> QuerySet[Loan]:
-        return queryset  # the order is the paginator's: see LoanCursor
-
-    def filter_country(self, queryset: QuerySet[Loan], name: str, value: str) -> QuerySet[Loan]:
-        return queryset.filter(country=value.upper())
-
-    def filter_days_left(self, queryset: QuerySet[Loan], name: str, value: Any) -> QuerySet[Loan]:
-        today = timezone.localdate()
-        days = min(int(value), 366)  # the filter's value is a Decimal, which timedelta refuses; fundraising is shorter
-        return queryset.filter(status=S.FUNDRAISING, fundraising_deadline__range=(today, today + timedelta(days=days)))
-
-    def filter_expiring(self, queryset: QuerySet[Loan], name: str, value: bool) -> QuerySet[Loan]:
-        week = self.filter_days_left(queryset, name, 7)
-        return week if value else queryset.exclude(pk__in=week.values("pk"))
 
 
 class LoanSerializer(serializers.ModelSerializer[Loan]):
@@ -141,11 +83,7 @@ class InstallmentSerializer(serializers.ModelSerializer[Installment]):
         read_only_fields = fields
 
     def get_state(self, row: Installment) -> str:
-        if row.paid_on is not None:
-            return "repaid"
-        if row.due_date < timezone.localdate():
-            return "late"
-        return "partial" if row.paid_cents else "future"
+        return installment_state(row)
 
 
 class LoanDetailSerializer(LoanSerializer):
@@ -164,14 +102,6 @@ class LoanDetailSerializer(LoanSerializer):
         """Two queries whatever the partner's size: only the detail shows them, never the list."""
         figures = partner_figures_of(loan.partner_id) if loan.partner_id is not None else None
         return None if figures is None else dict(PartnerStatisticsSerializer(figures).data)
-
-
-def _annotated(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
-    return queryset.select_related("borrower", "partner").annotate(
-        left_cents=F("amount_cents") - F("raised_cents"),
-        ends_on=Coalesce("fundraising_deadline", Value(date.max)),
-        lender_count=Count("positions", filter=Q(positions__lent_cents__gt=0), distinct=True),
-    )
 
 
 @extend_schema(tags=["loans"])
@@ -226,13 +156,6 @@ class LoanLenders(generics.ListAPIView[LenderPosition]):
             for position in self.get_queryset().order_by("-lent_cents", "id")
         ]
         return Response(LenderSerializer(rows, many=True).data)
-
-
-def _public_name(user: User) -> str:
-    profile = getattr(user, "lender_profile", None)
-    if profile is None or not profile.is_public:
-        return "Anonymous"
-    return profile.display_name or "Anonymous"
 
 
 # --- drafts: field partners' systems (or borrowers) post applications ----------------------------

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from lending.web import accounts as acc
+from lending.web import loans as lend
 from lending.web import payments as pay
 from lending.web import views as web
 
@@ -14,6 +15,9 @@ urlpatterns = [
     path("payments/<int:pk>/", pay.card_payment, name="card-payment"),
     path("payments/<int:pk>/status/", pay.card_payment_status, name="card-payment-status"),
     path("loans/<int:pk>/pay/", pay.loan_pay, name="loan-pay"),
+    path("loans/", lend.loan_list, name="loan-list"),
+    path("loans/<int:pk>/", lend.loan_detail, name="loan-detail"),
+    path("loans/<int:pk>/lend/", lend.loan_lend, name="loan-lend"),
     path("accounts/signup/", acc.signup, name="signup"),
     path("accounts/login/", acc.login, name="login"),
     path("accounts/logout/", acc.logout, name="logout"),

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from lending.web import accounts as acc
+from lending.web import dashboard as dash
 from lending.web import loans as lend
 from lending.web import payments as pay
 from lending.web import views as web
@@ -10,6 +11,9 @@ from lending.web import views as web
 urlpatterns = [
     path("", web.home, name="home"),
     path("wallet/", web.wallet, name="wallet"),
+    path("dashboard/", dash.dashboard, name="dashboard"),
+    path("dashboard/statement/", dash.statement, name="dashboard-statement"),
+    path("dashboard/auto-lending/", dash.auto_lending, name="dashboard-auto-lending"),
     path("wallet/deposit/", pay.deposit, name="deposit"),
     path("wallet/withdraw/", pay.withdraw, name="withdraw"),
     path("payments/<int:pk>/", pay.card_payment, name="card-payment"),

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test.utils import override_settings
 
-from lending.bench import close, ledger, repayments
+from lending.bench import close, dashboard, ledger, repayments
 from lending.bench.common import Comparison
 from lending.bench.scratch import scratch_database
 from lending.ledger.reconcile import reconcile
@@ -58,15 +58,19 @@ class Command(BaseCommand):
     help = "Benchmark part of the product against a raw-SQL reference on a scratch database: ledger, repayments, close."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=[*sorted(TARGETS), "close"], help="what to benchmark")
+        parser.add_argument("target", choices=[*sorted(TARGETS), "close", "dashboard"], help="what to benchmark")
         parser.add_argument("--count", "--journals", type=positive, default=500, help="operations per round and method")
         parser.add_argument("--rounds", type=positive, default=5, help="timed rounds per method (median reported)")
         parser.add_argument("--lenders", type=positive, default=40, help="lenders each repayment is split among")
         parser.add_argument("--loans", type=positive, default=100_000, help="close: paying-back loans to seed")
+        parser.add_argument("--lender-loans", type=positive, default=2_000, help="dashboard: the lender's loans")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "close":
             self._close(options)
+            return
+        if options["target"] == "dashboard":
+            self._dashboard(options)
             return
         target = TARGETS[options["target"]]
         out = self.stdout.write
@@ -116,3 +120,11 @@ class Command(BaseCommand):
             f"{figures['reference_seconds']:.2f}s (median of {options['rounds']}): ratio {figures['ratio']:.2f}"
         )
         out(f"target: {loans} loans in {target:.0f}s: {'meets' if figures['close_seconds'] <= target else 'MISSES'}")
+
+    def _dashboard(self, options: dict[str, Any]) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench dashboard needs PostgreSQL (it seeds with generate_series): set DATABASE_URL")
+        out = self.stdout.write
+        with override_settings(DEBUG=False), scratch_database() as name:
+            out(f"bench dashboard: scratch database {name}; machine: {os.cpu_count()} cores, one process, DEBUG off")
+            dashboard.report(dashboard.run(loans=options["lender_loans"], rounds=options["rounds"], out=out), out)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from lending.web import accounts as acc
+from lending.web import applications as borrow
 from lending.web import dashboard as dash
 from lending.web import loans as lend
 from lending.web import payments as pay
@@ -22,6 +23,14 @@ urlpatterns = [
     path("loans/", lend.loan_list, name="loan-list"),
     path("loans/<int:pk>/", lend.loan_detail, name="loan-detail"),
     path("loans/<int:pk>/lend/", lend.loan_lend, name="loan-lend"),
+    path("apply/", borrow.apply_start, name="apply"),
+    path("apply/signup/", borrow.apply_signup, name="apply-signup"),
+    path("apply/about/", borrow.apply_about, name="apply-about"),
+    path("apply/business/", borrow.apply_business, name="apply-business"),
+    path("apply/loan/", borrow.apply_loan, name="apply-loan"),
+    path("apply/review/", borrow.apply_review, name="apply-review"),
+    path("my-loan/", borrow.my_loan, name="my-loan"),
+    path("my-loan/<int:pk>/", borrow.my_loan, name="my-loan-detail"),
     path("accounts/signup/", acc.signup, name="signup"),
     path("accounts/login/", acc.login, name="login"),
     path("accounts/logout/", acc.logout, name="logout"),

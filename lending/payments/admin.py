@@ -23,7 +23,9 @@ class CardPaymentAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["purpose", "status", "currency"]
-    search_fields = ["payment_intent_id", "charge_id", "user__email"]
+    search_fields = ["payment_intent_id", "charge_id", "user__email", "=loan__id"]
+    list_select_related = ["user", "loan"]
+    date_hierarchy = "created_at"
 
 
 class WithdrawalRefundInline(admin.TabularInline):
@@ -42,6 +44,8 @@ class WithdrawalAdmin(ReadOnlyAdmin):
     list_display = ["id", "lender", "amount_cents", "currency", "status", "paid_cents", "returned_cents", "created_at"]
     list_filter = ["status"]
     search_fields = ["lender__email"]
+    list_select_related = ["lender"]
+    date_hierarchy = "created_at"
     inlines = [WithdrawalRefundInline]
 
 
@@ -49,6 +53,8 @@ class WithdrawalAdmin(ReadOnlyAdmin):
 class DisputeAdmin(ReadOnlyAdmin):
     list_display = ["dispute_id", "payment", "amount_cents", "status", "held_from_wallet_cents", "owed_by_lender_cents"]
     list_filter = ["status"]
+    search_fields = ["dispute_id", "payment__payment_intent_id", "payment__user__email"]
+    list_select_related = ["payment"]
 
 
 @admin.register(StripeEvent)
@@ -56,3 +62,4 @@ class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "type", "status", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "type"]
     search_fields = ["event_id", "note"]
+    date_hierarchy = "received_at"

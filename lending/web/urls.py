@@ -4,6 +4,7 @@ from django.urls import path
 
 from lending.web import accounts as acc
 from lending.web import applications as borrow
+from lending.web import console
 from lending.web import dashboard as dash
 from lending.web import loans as lend
 from lending.web import payments as pay
@@ -31,6 +32,22 @@ urlpatterns = [
     path("apply/review/", borrow.apply_review, name="apply-review"),
     path("my-loan/", borrow.my_loan, name="my-loan"),
     path("my-loan/<int:pk>/", borrow.my_loan, name="my-loan-detail"),
+    path("console/", console.queue, name="console"),
+    path("console/find/", console.find, name="console-find"),
+    path("console/loans/<int:pk>/", console.loan_detail, name="console-loan"),
+    path("console/loans/<int:pk>/approve/", console.approve, name="console-approve"),
+    path("console/loans/<int:pk>/reject/", console.reject, name="console-reject"),
+    path("console/loans/<int:pk>/publish/", console.publish, name="console-publish"),
+    path("console/loans/<int:pk>/disburse/", console.disburse, name="console-disburse"),
+    path("console/loans/<int:pk>/repayment/", console.repayment, name="console-repayment"),
+    path("console/loans/<int:pk>/write-off/", console.write_off, name="console-write-off"),
+    path("console/loans/<int:pk>/refund/", console.refund, name="console-refund"),
+    path("console/repayments/batch/", console.batch, name="console-batch"),
+    path("console/repayments/batch/apply/", console.batch_apply, name="console-batch-apply"),
+    path("console/repayments/batch/<str:token>/", console.batch_done, name="console-batch-done"),
+    path("console/at-risk/", console.at_risk, name="console-at-risk"),
+    path("console/defaults/", console.defaults, name="console-defaults"),
+    path("console/metrics/", console.metrics, name="console-metrics"),
     path("accounts/signup/", acc.signup, name="signup"),
     path("accounts/login/", acc.login, name="login"),
     path("accounts/logout/", acc.logout, name="logout"),

@@ -14,6 +14,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["id", "partner", "url", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["url", "partner__name"]
+    list_select_related = ["partner"]
     # Staff may pause an endpoint here; the rest changes through the API, which checks URLs (SSRF) and events.
     fields = ("partner", "url", "description", "event_types", "active", "previous_secret_expires_at", "created_by",
               "created_at", "updated_at")  # fmt: skip
@@ -26,8 +27,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "type", "partner", "loan", "occurred_at"]
-    list_filter = ["type"]
-    search_fields = ["uid", "source_key"]
+    list_filter = ["type", "partner"]
+    search_fields = ["uid", "source_key", "=loan__id"]
+    list_select_related = ["partner", "loan"]
+    date_hierarchy = "occurred_at"
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -45,4 +48,6 @@ class WebhookAttemptInline(admin.TabularInline):
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["id", "event", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code"]
     list_filter = ["status"]
+    search_fields = ["event__uid", "endpoint__url"]
+    list_select_related = ["event", "endpoint"]
     inlines = [WebhookAttemptInline]

@@ -47,6 +47,11 @@ bench: $(BIN)/.installed
 bench-api: $(BIN)/.installed
 	bash benchmarks/api_load.sh
 
+## make test-browser: only the real-browser journeys (needs Debian's chromium: apt-get install chromium).
+.PHONY: test-browser
+test-browser: $(BIN)/.installed
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest tests/browser -rs
+
 reconcile: $(BIN)/.installed
 	$(BIN)/python manage.py reconcile
 

@@ -176,6 +176,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lending.api.schema.document_error_responses",
         "lending.api.examples.add_request_examples",  # a worked example on every request body
+        "lending.api.schema.add_links",  # ids from one answer to the next operation (stateful clients, tests)
     ],
     "ENUM_NAME_OVERRIDES": {
         "LoanStatus": "lending.loans.models.Loan.Status",

@@ -109,3 +109,82 @@ def document_error_responses(result: dict[str, Any], generator: Any, **kwargs: A
                 responses["503"].setdefault("headers", _RETRY_AFTER)
             operation["responses"] = dict(sorted(responses.items()))
     return result
+
+
+# --- links: how the ids one operation answers feed the next (for clients, and schemathesis's stateful phase) ---
+
+# A collection whose items live under another address: a draft is a loan; a delivery is retried by its own id.
+_ITEMS_ELSEWHERE = {
+    "/api/v1/loans/drafts/": ["/api/v1/loans/drafts/", "/api/v1/loans/"],
+    "/api/v1/me/loans/": ["/api/v1/loans/"],
+    "/api/v1/webhooks/endpoints/{id}/deliveries/": ["/api/v1/webhooks/deliveries/"],
+}
+
+
+def _resolve(result: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    return result["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+
+
+def _answered_id(result: dict[str, Any], method: str, operation: dict[str, Any]) -> tuple[str, str] | None:
+    """(status, runtime expression of the id) if the operation answers a new object or a page of them."""
+    for status_code in ("201", "200"):
+        media = operation.get("responses", {}).get(status_code, {}).get("content", {}).get("application/json")
+        if media is None or "schema" not in media:
+            continue
+        body = _resolve(result, media["schema"])
+        properties = body.get("properties", {})
+        if method == "post" and status_code == "201" and "id" in properties:
+            return status_code, "$response.body#/id"
+        if (
+            method == "get"
+            and "results" in properties
+            and "id" in _resolve(result, properties["results"]["items"]).get("properties", {})
+        ):
+            return status_code, "$response.body#/results/0/id"
+    return None
+
+
+def _targets(paths: dict[str, Any], source: str) -> list[tuple[str, dict[str, Any]]]:
+    """(the target's new path parameter, the operation) for every operation on `source`'s items."""
+    found = []
+    for path, item in paths.items():
+        bases = [b for b in _ITEMS_ELSEWHERE.get(source, [source]) if path.startswith(b)]
+        rest = path[len(bases[0]) :] if bases else ""
+        if not rest.startswith("{") or "}/" not in rest:
+            continue
+        name = rest[1 : rest.index("}")]
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation and method != "parameters":
+                found.append((name, operation))
+    return found
+
+
+def add_links(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """A postprocessing hook: each operation that answers an object (201) or a page of them links to every
+    operation on that object's address, passing its id; the path parameters already in the source's own
+    address travel along (e.g. a loan's id from /loans/{id}/card-repayments/ to one of its card repayments)."""
+    paths = result.get("paths", {})
+    for source, item in paths.items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or method not in ("get", "post"):
+                continue
+            answered = _answered_id(result, method, operation)
+            if answered is None:
+                continue
+            status_code, expression = answered
+            carried = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"}
+            aliased = source in _ITEMS_ELSEWHERE
+            links = {}
+            for name, target_operation in _targets(paths, source):
+                needed = {p["name"] for p in target_operation.get("parameters", []) if p.get("in") == "path"}
+                parameters = {name: expression}
+                parameters |= {p: f"$request.path.{p}" for p in needed - {name} if p in carried and not aliased}
+                if set(parameters) == needed:
+                    links[target_operation["operationId"]] = {
+                        "operationId": target_operation["operationId"],
+                        "parameters": parameters,
+                    }
+            if links:
+                operation["responses"][status_code].setdefault("links", {}).update(links)
+    return result

@@ -69,10 +69,11 @@ def share_purchase(
         description=f"Loan {locked.pk}: {amount_cents // locked.share_size_cents} share(s)",
     )
     share = Share.objects.create(loan=locked, lender=lender, amount_cents=amount_cents, journal=journal)
-    position, _ = LenderPosition.objects.get_or_create(loan=locked, lender=lender)
+    position, new_lender = LenderPosition.objects.get_or_create(loan=locked, lender=lender)
     LenderPosition.objects.filter(pk=position.pk).update(lent_cents=F("lent_cents") + amount_cents)
     locked.raised_cents += amount_cents
-    locked.save(update_fields=["raised_cents"])
+    locked.lender_count += 1 if new_lender else 0
+    locked.save(update_fields=["raised_cents", "lender_count"])
     if locked.raised_cents == locked.amount_cents:
         loan_transition(loan=locked, to=S.FUNDED, actor=None, reason="fully funded", on=on, funded_on=on)
     return share

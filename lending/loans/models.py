@@ -105,6 +105,9 @@ class Loan(models.Model):
 
     # What happened
     raised_cents = models.BigIntegerField(default=0)
+    lender_count = models.PositiveIntegerField(
+        default=0, help_text="Lenders who bought shares; kept by share_purchase so lists need not count positions."
+    )
     fundraising_deadline = models.DateField(null=True, blank=True)
     funded_on = models.DateField(null=True, blank=True)
     disbursed_on = models.DateField(null=True, blank=True)
@@ -131,6 +134,7 @@ class Loan(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "fundraising_deadline"]),
+            models.Index(fields=["status", "-created_at", "-id"], name="loans_loan_status_newest"),
             models.Index(fields=["status", "maturity_date"]),
         ]
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import django_filters
-from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -45,11 +45,10 @@ def visible_loans(user: User | Any) -> QuerySet[Loan]:
 
 
 def loans_annotated(queryset: QuerySet[Loan]) -> QuerySet[Loan]:
-    """Borrower and partner joined; `left_cents`, `ends_on` and `lender_count` annotated (the sorts use them)."""
+    """Borrower and partner joined; `left_cents` and `ends_on` annotated (the sorts use them, with `lender_count`)."""
     return queryset.select_related("borrower", "partner").annotate(
         left_cents=F("amount_cents") - F("raised_cents"),
         ends_on=Coalesce("fundraising_deadline", Value(date.max)),
-        lender_count=Count("positions", filter=Q(positions__lent_cents__gt=0), distinct=True),
     )
 
 

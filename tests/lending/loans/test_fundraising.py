@@ -72,6 +72,17 @@ def test_several_purchases_by_one_lender_accumulate_in_one_position(listed, make
     assert escrow_cents(loan) == 17_500
 
 
+def test_the_loan_counts_each_lender_once_however_many_shares_they_buy(listed, make_lenders):
+    first, second, poor = make_lenders(3, 50_000)
+    loan = listed()
+    buy(loan, [(first, 2_500), (second, 5_000), (first, 2_500)])
+    with pytest.raises(ShareRefused):
+        purchase(loan, poor, 1_000, "not-a-multiple")  # refused: nothing written, no one counted
+
+    loan.refresh_from_db()
+    assert loan.lender_count == 2 == LenderPosition.objects.filter(loan=loan, lent_cents__gt=0).count()
+
+
 def test_each_lender_has_their_own_position(listed, make_lenders):
     first, second = make_lenders(2, 50_000)
     loan = listed()

@@ -36,6 +36,7 @@ def test_twelve_lenders_racing_for_five_shares_fund_the_loan_exactly(listed, mak
     assert len(refused) == 7, results
     loan.refresh_from_db()
     assert loan.raised_cents == loan.amount_cents == 12_500
+    assert loan.lender_count == 5  # the winners only: a refused purchase counts no one
     assert loan.status == S.FUNDED
     assert loan.funded_on == START
     assert books.escrow(loan).balance_cents == 12_500

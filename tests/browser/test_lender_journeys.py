@@ -68,9 +68,6 @@ def test_a_declined_card_is_explained_and_the_wallet_stays_empty(
     assert wallet_cents(bo) == 0
 
 
-@pytest.mark.xfail(
-    reason="the wallet's statement table is about 110px wider than a 375px phone (no horizontal scroll box)"
-)
 def test_the_wallet_fits_a_phone_screen(new_page: Callable[..., Page], shot: Shot) -> None:
     cy = LenderFactory(email="cy@example.org")
     fund_wallet(cy, 5_000)

@@ -96,10 +96,14 @@ def round_to_minor(value: Decimal, *, mode: str = "half_even") -> int:
     return int(value.to_integral_value(rounding=rounding))
 
 
-def format_money(amount_minor: int, currency: str) -> str:
-    """Human form with thousands separators: 123456 USD -> '$1,234.56'; 5000 UGX -> 'UGX 5,000'."""
+def format_money(amount_minor: int, currency: str, *, decimal_mark: str = ".", group_mark: str = ",") -> str:
+    """Human form with thousands separators: 123456 USD -> '$1,234.56'; 5000 UGX -> 'UGX 5,000'.
+
+    The marks follow the reader's locale: `decimal_mark=",", group_mark="."` gives '$1.234,56'.
+    """
     major = to_major(amount_minor, currency)
     text = f"{abs(major):,.{minor_exponent(currency)}f}"
+    text = text.replace(",", "\0").replace(".", decimal_mark).replace("\0", group_mark)
     sign = "-" if amount_minor < 0 else ""
     return f"{sign}${text}" if currency == "USD" else f"{sign}{currency} {text}"
 
@@ -138,8 +142,10 @@ def split_cumulative(amount: int, weights: list[int], received: list[int]) -> li
     Used for repayments: with weights = what each lender lent and received = what each has had back,
     after every payment each lender holds their exact pro-rata share of everything repaid so far
     (within a cent), and once the whole principal is repaid each holds exactly their weight. Where the
-    largest-remainder method would take a cent back from someone (its "Alabama paradox"), the payment
-    is split pro rata to what each is still owed instead: never negative, never past a weight.
+    largest-remainder method would take a cent back from someone (its "Alabama paradox"), that
+    party gets nothing this time and the cents they would have given back are taken, one each, from
+    those furthest ahead of their exact share: never negative, never past a weight, and every running
+    total stays within two cents of exact.
     """
     check_minor(amount)
     if (
@@ -153,11 +159,21 @@ def split_cumulative(amount: int, weights: list[int], received: list[int]) -> li
         raise MoneyError(f"cannot pay {amount}: only {sum(owed)} is owed")
     if amount == 0:
         return [0] * len(weights)
-    target = split_pro_rata(sum(received) + amount, weights)
-    parts = [t - r for t, r in zip(target, received, strict=True)]
-    if all(0 <= part <= left for part, left in zip(parts, owed, strict=True)):
+    total_after, weight_sum = sum(received) + amount, sum(weights)
+    target = split_pro_rata(total_after, weights)
+    parts = [t - r for t, r in zip(target, received, strict=True)]  # never past a weight: target <= weight
+    if all(part >= 0 for part in parts):
         return parts
-    return split_pro_rata(amount, owed)
+    parts = [max(part, 0) for part in parts]
+    for _ in range(sum(parts) - amount):
+        # How far ahead of its exact share each running total would be, scaled by the weight sum to stay whole.
+        ahead = [
+            ((r + part) * weight_sum - total_after * w, -i)
+            for i, (r, part, w) in enumerate(zip(received, parts, weights, strict=True))
+            if part > 0
+        ]
+        parts[-max(ahead)[1]] -= 1  # the furthest ahead gives a cent; on a tie, the latest (the earliest keep)
+    return parts
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,21 @@ def test_split_cumulative_refuses_paying_more_than_is_owed():
         split_cumulative(1, [50, 50], [60, 0])
 
 
+def test_split_cumulative_after_the_alabama_paradox_stays_within_two_cents_of_exact():
+    """Found by hypothesis: when splitting pro rata to what was still owed, a lender drifted 2.06 cents ahead."""
+    weights = [2_500] * 7 + [27_500, 80_000, 80_000, 92_500, 95_000, 97_500, 97_500]
+    total, received = sum(weights), [0] * 14
+    for amount in [1, 1, 1, 329_307, 1, 2, 258_187]:
+        parts = split_cumulative(amount, weights, received)
+        received = [r + p for r, p in zip(received, parts, strict=True)]
+        assert sum(parts) == amount
+        assert min(parts) >= 0
+        assert all(
+            abs(Decimal(r) - Decimal(sum(received)) * w / total) < 2 for r, w in zip(received, weights, strict=True)
+        )
+    assert received == weights
+
+
 @settings(max_examples=200, print_blob=True)
 @given(
     weights=st.lists(st.integers(min_value=1, max_value=40).map(lambda n: n * 2_500), min_size=1, max_size=40),

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "lending.web.locale.FormatLocaleMiddleware",  # money and dates as the reader's browser asks
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

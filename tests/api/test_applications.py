@@ -14,35 +14,14 @@ from lending.api.keys import api_key_create
 from lending.ledger.reconcile import reconcile
 from lending.loans.applications import loan_apply, loan_reject, loan_submit
 from lending.loans.models import Loan, LoanEvent
-from tests.factories import LenderFactory
+from tests.api import cast
 from tests.loans import buy, wallet_cents
 
 pytestmark = pytest.mark.django_db
+borrower, users = cast.borrower, cast.users  # fixtures: a borrower who logs in, and everyone else
 S = Loan.Status
 DRAFT = {"amount_cents": 60_000, "currency": "USD", "purpose": "Buy a dairy cow", "sector": "agriculture",
          "repayments": 12}  # fmt: skip
-
-
-@pytest.fixture
-def borrower(partner):
-    """The loans' borrower has a login here (the shared fixture's has none): they edit and follow their loans."""
-    return people.borrower_create(display_name="Amina K.", country="UG", partner=partner, email="amina@example.org",
-                                  password="blue-mango-42")  # fmt: skip
-
-
-@pytest.fixture
-def users(borrower, partner, officer, staff):
-    other_partner = people.field_partner_create(name="Mbale Traders", country="UG")
-    return {
-        "borrower": borrower.user,
-        "other_borrower": people.borrower_create(display_name="Brenda", country="UG", partner=partner,
-                                                 email="brenda@example.org", password="red-papaya-42").user,
-        "lender": LenderFactory(),
-        "officer": officer,
-        "other_officer": people.partner_staff_add(partner=other_partner, email="other@example.org",
-                                                  password="green-hill-ledger-42", full_name="Otto Other").user,
-        "staff": staff,
-    }  # fmt: skip
 
 
 def as_(who: str, users: dict, scopes: tuple[str, ...] = ("loans:read",)) -> APIClient:

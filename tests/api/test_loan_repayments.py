@@ -12,38 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import services as people
 from lending.api.keys import api_key_create
 from lending.ledger.reconcile import reconcile
 from lending.loans.default import loan_write_off
 from lending.loans.models import Loan, Repayment, RepaymentSplit
 from lending.loans.repayments import repayment_record
-from tests.factories import LenderFactory
+from tests.api import cast
 from tests.loans import wallet_cents
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def borrower(partner):
-    """The loans' borrower has a login here, so they can try to record their own repayments."""
-    return people.borrower_create(display_name="Amina K.", country="UG", partner=partner, email="amina@example.org",
-                                  password="blue-mango-42")  # fmt: skip
-
-
-@pytest.fixture
-def users(borrower, partner, officer, staff):
-    other_partner = people.field_partner_create(name="Mbale Traders", country="UG")
-    return {
-        "borrower": borrower.user,
-        "other_borrower": people.borrower_create(display_name="Brenda", country="UG", partner=partner,
-                                                 email="brenda@example.org", password="red-papaya-42").user,
-        "lender": LenderFactory(),
-        "officer": officer,
-        "other_officer": people.partner_staff_add(partner=other_partner, email="other@example.org",
-                                                  password="green-hill-ledger-42", full_name="Otto Other").user,
-        "staff": staff,
-    }  # fmt: skip
+borrower, users = cast.borrower, cast.users  # fixtures: a borrower who logs in, and everyone else
 
 
 def as_(who: str, users: dict, scopes: tuple[str, ...] = ("metrics:read",)) -> APIClient:

@@ -11,41 +11,19 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import services as people
 from lending.api.keys import api_key_create
 from lending.ledger.models import Journal
 from lending.ledger.reconcile import reconcile
 from lending.loans.applications import loan_approve, loan_submit
 from lending.loans.fundraising import share_purchase
 from lending.loans.models import LenderSettlement, Loan, LoanEvent
-from tests.factories import LenderFactory
+from tests.api import cast
 from tests.loans import START, buy, wallet_cents
 
 pytestmark = pytest.mark.django_db
+borrower, users = cast.borrower, cast.users  # fixtures: a borrower who logs in, and everyone else
 S = Loan.Status
 WHO = ["borrower", "other_borrower", "lender", "anonymous", "officer", "other_officer", "staff", "key_without_scope"]
-
-
-@pytest.fixture
-def borrower(partner):
-    """The loans' borrower has a login here (the shared fixture's has none), so they can try to act on them."""
-    return people.borrower_create(display_name="Amina K.", country="UG", partner=partner, email="amina@example.org",
-                                  password="blue-mango-42")  # fmt: skip
-
-
-@pytest.fixture
-def users(borrower, partner, officer, staff):
-    other_partner = people.field_partner_create(name="Mbale Traders", country="UG")
-    return {
-        "borrower": borrower.user,
-        "other_borrower": people.borrower_create(display_name="Brenda", country="UG", partner=partner,
-                                                 email="brenda@example.org", password="red-papaya-42").user,
-        "lender": LenderFactory(),
-        "officer": officer,
-        "other_officer": people.partner_staff_add(partner=other_partner, email="other@example.org",
-                                                  password="green-hill-ledger-42", full_name="Otto Other").user,
-        "staff": staff,
-    }  # fmt: skip
 
 
 def as_(who: str, users: dict) -> APIClient:

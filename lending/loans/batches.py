@@ -73,7 +73,10 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _check(rows: list[dict[str, Any]], actor: User, source: str) -> tuple[list[BatchRow], list[RowError]]:
+def repayment_batch_check(
+    rows: list[dict[str, Any]], actor: User, source: str
+) -> tuple[list[BatchRow], list[RowError]]:
+    """The rows that may be recorded and every row's problems; reads only (a preview shows them before applying)."""
     errors: list[RowError] = []
     if not rows:
         return [], [RowError(0, "rows", "the batch has no rows")]
@@ -131,7 +134,7 @@ def _can_record(actor: User, loan: Loan, source: str) -> bool:
 
 def repayment_batch_record(*, rows: list[dict[str, Any]], actor: User, source: str) -> list[Repayment]:
     """Record every row or none; raises BatchRefused listing each problem. Rows are recorded in date order."""
-    checked, errors = _check(rows, actor, source)
+    checked, errors = repayment_batch_check(rows, actor, source)
     if errors:
         raise BatchRefused(errors)
     recorded: dict[int, Repayment] = {}

@@ -197,7 +197,9 @@ def batch_preview(
     `errors`, when given, are the problems a refused batch reported, shown instead of checking again.
     """
     if errors is None:
-        _, errors = batches._check(rows, actor, source)  # the service's own checks, so preview and apply agree
+        _, errors = batches.repayment_batch_check(
+            rows, actor, source
+        )  # the service's own checks, so preview and apply agree
     ids = {int(_text(r, "loan")) for r in rows if _text(r, "loan").isdigit()}
     partner = console_partner(actor)
     loans = console_loans(None if partner is None else partner.pk)

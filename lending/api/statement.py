@@ -8,8 +8,6 @@ constant number of queries, whatever the number of lines.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -30,9 +28,9 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from lending.api.keys import require_scope
-from lending.ledger.chart import Side
 from lending.ledger.models import LedgerAccount
-from lending.ledger.selectors import StatementLine, account_statement, lender_wallet_find
+from lending.ledger.selectors import account_statement, lender_wallet_find
+from lending.loans.statements import COLUMNS, statement_csv, statement_row
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 90
@@ -43,7 +41,6 @@ JOURNAL_KINDS = (
     "disbursement", "repayment", "recovery", "write_off", "withdrawal_hold", "withdrawal_paid",
     "withdrawal_returned", "dispute_hold", "dispute_lost", "reversal",
 )  # fmt: skip
-COLUMNS = ("effective_at", "kind", "description", "amount_cents", "currency", "balance_cents", "journal", "loan")
 
 
 class StatementQuery(serializers.Serializer[Any]):
@@ -86,13 +83,6 @@ class StatementSerializer(serializers.Serializer[Any]):
     lines = LineSerializer(many=True)
 
 
-def _safe_cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is quoted (CSV injection); numbers are left alone."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 class StatementCsv(BaseRenderer):
     """The statement's lines as CSV, one header row first."""
 
@@ -101,12 +91,7 @@ class StatementCsv(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS)
-        for line in data.get("lines", []) if isinstance(data, Mapping) else []:
-            writer.writerow([_safe_cell(line[name]) for name in COLUMNS])
-        return out.getvalue().encode()
+        return statement_csv(data.get("lines", []) if isinstance(data, Mapping) else []).encode()
 
 
 class FormatNamed(DefaultContentNegotiation):
@@ -123,30 +108,6 @@ class FormatNamed(DefaultContentNegotiation):
         return super().select_renderer(request, offered, format_suffix)
 
 
-def _loan_of(line: StatementLine) -> int | None:
-    """The loan a line concerns: the journal's metadata says, or else a loan account on the other side."""
-    named = line.metadata.get("loan")
-    if isinstance(named, int) or (isinstance(named, str) and named.isdigit()):
-        return int(named)
-    ref, _, rest = line.counterparty_code.partition(":")
-    number = rest.split(":", 1)[0]
-    return int(number) if ref == "loan" and number.isdigit() else None
-
-
-def _line_json(account: LedgerAccount, line: StatementLine) -> dict[str, Any]:
-    signed = line.credit_cents - line.debit_cents
-    return {
-        "effective_at": timezone.localtime(line.effective_at).isoformat(),
-        "kind": line.kind,
-        "description": line.description,
-        "amount_cents": signed if account.normal_side == Side.CREDIT else -signed,
-        "currency": account.currency,
-        "balance_cents": line.balance_cents,
-        "journal": line.journal_id,
-        "loan": _loan_of(line),
-    }
-
-
 def _statement_json(account: LedgerAccount | None, q: dict[str, Any]) -> dict[str, Any]:
     head = {"currency": settings.PLATFORM_CURRENCY, "start": q["start"].isoformat(), "end": q["end"].isoformat(),
             "kind": q["kind"]}  # fmt: skip
@@ -154,7 +115,7 @@ def _statement_json(account: LedgerAccount | None, q: dict[str, Any]) -> dict[st
         return {**head, "opening_balance_cents": 0, "closing_balance_cents": 0, "total_in_cents": 0,
                 "total_out_cents": 0, "lines": []}  # fmt: skip
     statement = account_statement(account=account, start=q["start"], end=q["end"])
-    lines = [_line_json(account, line) for line in statement.lines if not q["kind"] or line.kind in q["kind"]]
+    lines = [statement_row(account, line) for line in statement.lines if not q["kind"] or line.kind in q["kind"]]
     return {
         **head,
         "opening_balance_cents": statement.opening_balance_cents,

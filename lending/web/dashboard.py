@@ -23,12 +23,12 @@ from django.utils import dateformat, timezone
 
 from accounts.countries import country_name
 from accounts.models import User
-from lending.api.statement import StatementCsv, _line_json
 from lending.autolending.services import Preview, auto_lending_preview, auto_lending_settings_get
 from lending.autolending.services import auto_lending_settings_update as settings_update
 from lending.ledger.models import LedgerAccount
 from lending.ledger.selectors import Statement, account_statement, lender_wallet_find
 from lending.loans.models import Loan, Sector
+from lending.loans.statements import statement_csv, statement_row
 from lending.metrics import dashboard as figures
 from lending.metrics.lenders import LenderStatistics, lender_statistics
 from lending.money import format_money, to_major
@@ -193,9 +193,9 @@ def _statement_csv(
     lines = (
         []
         if found is None or account is None
-        else [_line_json(account, line) for line in found.lines if not kinds or line.kind in kinds]
+        else [statement_row(account, line) for line in found.lines if not kinds or line.kind in kinds]
     )
-    response = HttpResponse(StatementCsv().render({"lines": lines}), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(statement_csv(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="wallet-statement-{start}-{end}.csv"'
     return response
 

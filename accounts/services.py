@@ -41,8 +41,11 @@ def _new_user(*, email: str, password: str | None, full_name: str, role: Role) -
 
 
 @transaction.atomic
-def lender_register(*, email: str, password: str, full_name: str, country: str = "", town: str = "") -> User:
-    """A lender with a public profile; their wallet is opened by the ledger on first deposit."""
+def lender_register(*, email: str, password: str | None, full_name: str, country: str = "", town: str = "") -> User:
+    """A lender with a public profile; their wallet is opened by the ledger on first deposit.
+
+    `password=None` makes a lender who cannot log in (imported or simulated lenders).
+    """
     country = _country(country) if country else ""
     user = _new_user(email=email, password=password, full_name=full_name, role=Role.LENDER)
     LenderProfile.objects.create(

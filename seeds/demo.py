@@ -6,8 +6,10 @@ The names are invented; no real borrower or lender appears here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +24,7 @@ from lending.loans.disbursement import loan_disburse
 from lending.loans.fundraising import share_purchase
 from lending.loans.models import Loan
 from lending.loans.repayments import repayment_record
+from seeds.simulation import SimulationReport, simulate, world_create
 
 DEMO_PASSWORD = "lend-a-hand-demo"  # demo logins only; printed by `make run`
 
@@ -125,3 +128,20 @@ def _demo_loans(*, borrower: BorrowerProfile, officer: User, lenders: list[User]
     )  # fmt: skip
     for lender, cents in zip(lenders, [5_000, 2_500], strict=False):
         share_purchase(loan=fundraising, lender=lender, amount_cents=cents, idempotency_key="demo-fundraising")
+
+
+def build_portfolio(
+    *, loans: int, seed: int, days: int, until: date, out: Callable[[str], None] | None = None
+) -> SimulationReport:
+    """The demo's living portfolio: about `loans` real-shaped loans posted over `days` days up to `until`.
+
+    The first run creates the world and lives through its history; a later run only carries the
+    world on from its last closed day to `until` (nothing, when it is up to date).
+    """
+    world_create(
+        seed=seed,
+        loans_per_day=(Decimal(loans) / Decimal(days)).quantize(Decimal("0.001")),
+        started_on=until - timedelta(days=days - 1),
+        lenders=max(20, loans // 8),
+    )
+    return simulate(until=until, named_lenders=[email for email, *_ in LENDERS], out=out)

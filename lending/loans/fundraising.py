@@ -69,8 +69,12 @@ def share_purchase(
         description=f"Loan {locked.pk}: {amount_cents // locked.share_size_cents} share(s)",
     )
     share = Share.objects.create(loan=locked, lender=lender, amount_cents=amount_cents, journal=journal)
-    position, new_lender = LenderPosition.objects.get_or_create(loan=locked, lender=lender)
-    LenderPosition.objects.filter(pk=position.pk).update(lent_cents=F("lent_cents") + amount_cents)
+    # Under the loan lock no other purchase of this loan can create the position in between.
+    new_lender = not LenderPosition.objects.filter(loan=locked, lender=lender).update(
+        lent_cents=F("lent_cents") + amount_cents
+    )
+    if new_lender:
+        LenderPosition.objects.create(loan=locked, lender=lender, lent_cents=amount_cents)
     locked.raised_cents += amount_cents
     locked.lender_count += 1 if new_lender else 0
     locked.save(update_fields=["raised_cents", "lender_count"])

@@ -44,24 +44,45 @@ def _lines_for(on: date) -> dict[int, list[tuple[str, str]]]:
 
 
 def send_digests(on: date) -> int:
-    """Send every lender their digest for `on` (once); returns how many were sent."""
+    """Send every lender their digest for `on` (once); returns how many were sent.
+
+    Set-based: the day's digests are inserted in one statement (a lender's existing digest for the
+    date is kept, so a re-run changes nothing), the unsent ones are read back with their lender's
+    address in one query, and the sent ones are marked in batches. The cost per lender is the email.
+    """
     lines = _lines_for(on)
     prefs = {p.lender_id: p for p in NotificationPreference.objects.filter(lender_id__in=lines)}
-    sent = 0
+    digests = []
     for lender_id, items in sorted(lines.items()):
         pref = prefs.get(lender_id)
         wanted = [text for kind, text in items if pref is None or getattr(pref, kind)]
-        if not wanted:
-            continue
-        digest, _ = Digest.objects.get_or_create(
-            lender_id=lender_id,
-            business_date=on,
-            defaults={"subject": f"Your loans on {on:%d %B %Y}", "body": "\n".join(wanted)},
-        )
-        if digest.sent_at is not None:
-            continue
-        email = digest.lender.email
-        send_mail(digest.subject, digest.body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
-        Digest.objects.filter(pk=digest.pk).update(sent_at=timezone.now())
-        sent += 1
-    return sent
+        if wanted:
+            digests.append(
+                Digest(
+                    lender_id=lender_id,
+                    business_date=on,
+                    subject=f"Your loans on {on:%d %B %Y}",
+                    body="\n".join(wanted),
+                )
+            )
+    Digest.objects.bulk_create(digests, batch_size=1_000, ignore_conflicts=True)
+    unsent = (
+        Digest.objects.filter(business_date=on, sent_at__isnull=True)
+        .order_by("lender_id")
+        .values_list("pk", "subject", "body", "lender__email")
+    )
+    sent: list[int] = []
+    try:
+        for pk, subject, body, email in unsent.iterator(chunk_size=1_000):
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email], fail_silently=False)
+            sent.append(pk)
+            if len(sent) % 500 == 0:
+                _mark_sent(sent[-500:])
+    finally:  # a failed send still marks the ones before it, so a re-run does not send them twice
+        _mark_sent(sent[len(sent) - len(sent) % 500 :])
+    return len(sent)
+
+
+def _mark_sent(pks: list[int]) -> None:
+    if pks:
+        Digest.objects.filter(pk__in=pks).update(sent_at=timezone.now())

@@ -26,15 +26,17 @@ class SimulatedLoan(models.Model):
     loan = models.OneToOneField(Loan, on_delete=models.CASCADE, primary_key=True, related_name="+")
     draw = models.PositiveIntegerField(help_text="Row of seeds/data/loans.csv.")
     posted_on = models.DateField()
+    day = models.PositiveIntegerField(help_text="Days from the world's first day to the posting.")
     number = models.PositiveSmallIntegerField(help_text="The n-th loan posted that day, from 0.")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["posted_on", "number"], name="seeds_simloan_one_per_slot")]
+        constraints = [models.UniqueConstraint(fields=["day", "number"], name="seeds_simloan_one_per_slot")]
+        indexes = [models.Index(fields=["posted_on"])]
 
     def __str__(self) -> str:
         return f"simulated loan {self.loan_id} (row {self.draw}, posted {self.posted_on})"
 
     @property
     def key(self) -> str:
-        """What the loan's plans are drawn from: stable across databases, unlike the loan's id."""
-        return f"{self.posted_on.isoformat()}:{self.number}"
+        """What the loan's plans are drawn from: stable across databases and calendars, unlike its id or date."""
+        return f"{self.day}:{self.number}"

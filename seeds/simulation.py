@@ -12,10 +12,10 @@ Every step goes through the services, on the simulated business date. Each day:
    Kiva borrowers showed (seeds/data/behaviour.json);
 5. the close of business runs for the date (expiry, arrears, defaults, snapshots, digests).
 
-Determinism: every draw comes from a random generator seeded by the world's seed and a date (new
-loans) or a loan id (its funding and repayment plan), never from the order of work or the clock, so
-the same seed gives the same world, and simulating a year in one run or in twelve gives the same
-result. A day's business is one transaction, recorded by its loans' events: a run that stops
+Determinism: every draw comes from a random generator seeded by the world's seed and the day's
+number in its history (new loans) or the loan's slot (its funding and repayment plan), never from
+database ids, the calendar or the clock, so the same seed gives the same world whenever it is
+built, and simulating a year in one run or in twelve gives the same result. A day's business is one transaction, recorded by its loans' events: a run that stops
 mid-way carries on where it stopped.
 """
 
@@ -190,7 +190,7 @@ def repayment_plan(*, seed: int, key: str, installments: int) -> RepaymentPlan:
 
 def loans_posted_on(world: DemoWorld, day: date) -> list[int]:
     """Rows of seeds/data/loans.csv posted on `day`: a Poisson-like count around the world's pace."""
-    rng = random.Random(f"{world.seed}:post:{day.isoformat()}")
+    rng = random.Random(f"{world.seed}:post:{(day - world.started_on).days}")
     rate = float(world.loans_per_day)
     count = int(rate) + (1 if rng.random() < rate - int(rate) else 0)
     return [rng.randrange(len(loan_draws())) for _ in range(count)]
@@ -224,7 +224,7 @@ def _terms(draw: LoanDraw, rng: random.Random) -> dict[str, object]:
 def _post(cast: Cast, day: date, report: DayReport) -> None:
     for n, row in enumerate(loans_posted_on(cast.world, day)):
         draw = loan_draws()[row]
-        rng = random.Random(f"{cast.world.seed}:loan:{day.isoformat()}:{n}")
+        rng = random.Random(f"{cast.world.seed}:loan:{(day - cast.world.started_on).days}:{n}")
         partner = _partner(cast, draw)
         borrower = people.borrower_create(display_name=borrower_name(rng), country=draw.country, partner=partner)
         loan = loan_apply(
@@ -242,7 +242,9 @@ def _post(cast: Cast, day: date, report: DayReport) -> None:
         loan_submit(loan=loan, actor=cast.staff, on=day)
         loan_approve(loan=loan, actor=cast.staff, on=day)
         loan_publish(loan=loan, actor=cast.staff, on=day)
-        SimulatedLoan.objects.create(loan=loan, draw=row, posted_on=day, number=n)
+        SimulatedLoan.objects.create(
+            loan=loan, draw=row, posted_on=day, day=(day - cast.world.started_on).days, number=n
+        )
         report.posted += 1
 
 

@@ -19,7 +19,7 @@ from lending.metrics.models import PortfolioSnapshot
 from seeds.demo import build_demo, build_portfolio
 from seeds.models import DemoWorld, SimulatedLoan
 from seeds.profile import behaviour, loan_draws, quantile
-from seeds.simulation import funding_plan, repayment_plan, simulate
+from seeds.simulation import funding_plan, loans_posted_on, repayment_plan, simulate
 
 UNTIL = date(2026, 3, 31)
 S = Loan.Status
@@ -209,6 +209,18 @@ def test_repayment_plans_reproduce_how_real_borrowers_repaid():
     assert on_time == pytest.approx(facts.on_time_share, abs=0.03)  # 71% of installments on time
     assert short == pytest.approx(facts.short_payment_share, abs=0.02)
     assert repayment_plan(seed=1, key="2026-01-01:7", installments=12) == plans[7]
+
+
+def test_the_same_seed_posts_the_same_loans_whichever_day_the_world_starts():
+    january, june = (
+        DemoWorld(seed=9, loans_per_day=3, started_on=date(2026, 1, 1)),
+        DemoWorld(seed=9, loans_per_day=3, started_on=date(2026, 6, 1)),
+    )
+    for k in range(50):
+        assert loans_posted_on(january, date(2026, 1, 1) + timedelta(days=k)) == loans_posted_on(
+            june, date(2026, 6, 1) + timedelta(days=k)
+        )
+    assert loans_posted_on(january, date(2026, 1, 2)) != loans_posted_on(january, date(2026, 1, 3))
 
 
 def test_funding_plans_raise_what_the_real_loan_raised_from_as_many_lenders():

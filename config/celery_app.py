@@ -26,6 +26,8 @@ app.conf.update(
         "lending.jobs.tasks.advance_to_yesterday": {"queue": "sweeps"},
         "lending.jobs.tasks.reconcile_ledger": {"queue": "sweeps"},
         "lending.payments.tasks.reconcile_stripe": {"queue": "sweeps"},
+        # A partitioned close's id ranges; the close sends each to one of CLOSE_QUEUES, which overrides this.
+        "lending.jobs.tasks.close_range": {"queue": "close"},
     },
     beat_schedule={
         # Close every business date not yet closed, up to yesterday.

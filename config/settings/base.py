@@ -226,6 +226,12 @@ ARREARS_TOLERANCE_CENTS = env.int("ARREARS_TOLERANCE_CENTS", default=100)
 LOAN_DEFAULT_AFTER_MONTHS = env.int("LOAN_DEFAULT_AFTER_MONTHS", default=6)
 # A close of business that has not finished after this long is presumed dead and may be taken over.
 CLOSE_CLAIM_SECONDS = env.int("CLOSE_CLAIM_SECONDS", default=2 * 60 * 60)
+# The close split among Celery workers through Redis (lending/jobs/partitioned.py); 1: one process, as before.
+CLOSE_PARTITIONS = env.int("CLOSE_PARTITIONS", default=1)
+CLOSE_QUEUES = env.list("CLOSE_QUEUES", default=["close"])  # its id ranges go to these queues in turn
+# A range no worker started after this long, or started this long ago and not done, is run by the close itself.
+CLOSE_RANGE_GRACE_SECONDS = env.int("CLOSE_RANGE_GRACE_SECONDS", default=60)
+CLOSE_RANGE_STALE_SECONDS = env.int("CLOSE_RANGE_STALE_SECONDS", default=600)
 
 # --- Stripe, in test mode only (lending.payments refuses a live key at start) ----------------------
 # With no secret key, card payments point at the local Stripe test server that `make run` starts

@@ -5,83 +5,52 @@ closes of the same date at once exactly one wins and the other returns without w
 already closed is never closed again, and no date before the latest closed one can be closed, so
 the arrears and defaults on record only ever move forward in time. `advance_to` closes every
 missing date in order, so catching up after downtime gives the same result as daily closes.
+With `partitions` above 1 it closes each date split among Celery workers (partitioned.py), which
+gives the same result as one process.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.conf import settings
-from django.db.models import Max, Q
-from django.utils import timezone
-
-from lending.jobs.models import BusinessDay
+from lending.jobs.claims import (
+    CloseRefused,
+    CloseResult,
+    claim_date,
+    last_closed,
+    mark_closed,
+    not_ran,
+    refuse_before_latest,
+    release_claim,
+    run_step,
+)
+from lending.jobs.partitioned import close_business_day_partitioned
 from lending.jobs.steps import STEPS
 
-logger = logging.getLogger(__name__)
-
-
-class CloseRefused(Exception):
-    """The date cannot be closed (it is before the latest closed date)."""
-
-
-@dataclass(frozen=True)
-class CloseResult:
-    date: date
-    ran: bool  # False: already closed, or another close holds the claim
-    state: str
-    steps: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-def last_closed() -> date | None:
-    return BusinessDay.objects.filter(state=BusinessDay.State.CLOSED).aggregate(d=Max("date"))["d"]
-
-
-def _claim(on: date, claim: str) -> bool:
-    never = timezone.now() - timedelta(days=3650)
-    BusinessDay.objects.get_or_create(date=on, defaults={"claim": "", "claimed_at": never})
-    stale = timezone.now() - timedelta(seconds=settings.CLOSE_CLAIM_SECONDS)
-    won = (
-        BusinessDay.objects.filter(date=on, state=BusinessDay.State.RUNNING)
-        .filter(Q(claim="") | Q(claimed_at__lt=stale))
-        .update(claim=claim, claimed_at=timezone.now())
-    )
-    return won == 1
+__all__ = ["CloseRefused", "CloseResult", "advance_to", "close_business_day", "last_closed"]
 
 
 def close_business_day(*, on: date) -> CloseResult:
     """Close `on`: expire, arrears, defaults. Returns ran=False if it was closed or is being closed."""
-    latest = last_closed()
-    if latest is not None and on < latest:
-        raise CloseRefused(f"cannot close {on}: business days up to {latest} are already closed")
-    claim = uuid.uuid4().hex
-    if not _claim(on, claim):
-        day = BusinessDay.objects.get(date=on)
-        return CloseResult(on, ran=False, state=day.state, steps=day.steps)
+    refuse_before_latest(on)
+    claim = claim_date(on)
+    if claim is None:
+        return not_ran(on)
     steps: dict[str, dict[str, float]] = {}
     try:
         for name, step in STEPS:
-            started = time.perf_counter()
-            rows = step(on)
-            steps[name] = {"rows": rows, "seconds": round(time.perf_counter() - started, 3)}
-            logger.info("close %s: %s touched %d rows", on, name, rows)
+            steps[name] = run_step(on, name, step)
     except BaseException:
-        BusinessDay.objects.filter(date=on, claim=claim).update(claim="")  # let the next attempt take over
+        release_claim(on, claim)  # let the next attempt take over
         raise
-    BusinessDay.objects.filter(date=on, claim=claim).update(
-        state=BusinessDay.State.CLOSED, closed_at=timezone.now(), steps=steps
-    )
-    return CloseResult(on, ran=True, state=BusinessDay.State.CLOSED, steps=steps)
+    return mark_closed(on, claim, steps)
 
 
-def advance_to(*, target: date, start: date | None = None) -> list[CloseResult]:
+def advance_to(*, target: date, start: date | None = None, partitions: int = 1) -> list[CloseResult]:
     """Close every date from the day after the last closed one up to `target`, in order.
 
     `start` says where to begin when no day has ever been closed (default: `target` alone).
+    `partitions` above 1 splits each date's per-loan steps among the close workers (CLOSE_QUEUES).
     """
     latest = last_closed()
     if latest is None:
@@ -95,6 +64,9 @@ def advance_to(*, target: date, start: date | None = None) -> list[CloseResult]:
     results = []
     day = first
     while day <= target:
-        results.append(close_business_day(on=day))
+        if partitions > 1:
+            results.append(close_business_day_partitioned(on=day, partitions=partitions))
+        else:
+            results.append(close_business_day(on=day))
         day += timedelta(days=1)
     return results

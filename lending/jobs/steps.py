@@ -7,6 +7,7 @@ re-run skips what is done: every step is idempotent for its date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -109,3 +110,11 @@ STEPS = (
     ("auto_lend", auto_lend),
     ("notify", notify),
 )
+
+# The steps that work loan by loan within an id range: a partitioned close splits these among workers, and
+# runs the rest (which read or write the whole portfolio) once, in STEPS' order either way.
+BY_RANGE: dict[str, Callable[[date, tuple[int, int]], int]] = {
+    "expire_fundraising": expire_fundraising,
+    "refresh_arrears": refresh_arrears,
+    "classify_defaults": classify_defaults,
+}

@@ -6,11 +6,13 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
+import redis
 from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
 from lending.jobs.close import advance_to, close_business_day
+from lending.jobs.partitioned import configured_partitions, range_run
 from lending.ledger.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
@@ -58,5 +60,19 @@ def close_business_day_task(on: str) -> dict[str, Any]:
 )
 def advance_to_yesterday() -> list[str]:
     """Nightly: close every business date not yet closed, up to yesterday."""
-    results = advance_to(target=timezone.localdate() - timedelta(days=1))
+    results = advance_to(target=timezone.localdate() - timedelta(days=1), partitions=configured_partitions())
     return [f"{r.date}:{'closed' if r.ran else r.state}" for r in results]
+
+
+@shared_task(
+    name="lending.jobs.tasks.close_range",
+    acks_late=True,
+    ignore_result=True,  # the close reads the range's done mark in Redis, not a Celery result
+    autoretry_for=(*TRANSIENT, redis.exceptions.ConnectionError),
+    retry_backoff=5,
+    max_retries=5,
+)
+def close_range_task(on: str, step: str, index: int, lo: int, hi: int, claim: str) -> dict[str, Any] | None:
+    """One id range of one per-loan step of a partitioned close; harmless twice, and a no-op once its close is over."""
+    done = range_run(on=date.fromisoformat(on), step=step, index=index, ids=(lo, hi), claim=claim)
+    return None if done is None else {"rows": done.rows, "seconds": done.seconds, "by": done.by}

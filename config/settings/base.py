@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "lending.payments",
     "lending.api",
     "lending.webhooks",
+    "lending.imports",
     "seeds",
 ]
 

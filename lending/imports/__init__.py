@@ -1,0 +1,1 @@
+"""Imports of real Kiva data (API snapshots, Kaggle's kiva_loans.csv) through the loan services."""

@@ -15,8 +15,9 @@ Every step goes through the services, on the simulated business date. Each day:
 Determinism: every draw comes from a random generator seeded by the world's seed and the day's
 number in its history (new loans) or the loan's slot (its funding and repayment plan), never from
 database ids, the calendar or the clock, so the same seed gives the same world whenever it is
-built, and simulating a year in one run or in twelve gives the same result. A day's business is one transaction, recorded by its loans' events: a run that stops
-mid-way carries on where it stopped.
+built, and simulating a year in one run or in twelve gives the same result. A day's business is
+one transaction that also records the day as lived: a run that stops mid-way carries on where it
+stopped, without living a day twice.
 """
 
 from __future__ import annotations

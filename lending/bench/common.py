@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -83,3 +84,50 @@ class RawSQL:
     def commit(cursor: Any) -> None:
         cursor.execute("COMMIT")
         cursor.close()
+
+
+class NotAvailable(Exception):
+    """A benchmark whose subject is not installed (or has no input here): its row says why and is skipped."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One row of `manage.py bench`'s table.
+
+    `seconds` is the time of one `per` (a journal, a request, the whole close); `rate` is `unit`s per
+    second; `ratio` is the product's speed over its raw-SQL reference's (1.0: as fast as hand-written
+    SQL, 0.5: half as fast), or None where there is no reference.
+    """
+
+    operation: str
+    size: str
+    seconds: float
+    per: str
+    rate: float
+    unit: str
+    ratio: float | None
+    target: str
+    meets: bool | None
+    note: str = ""
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def postgres_peak_rss_mib() -> float | None:
+    """Peak resident memory of this connection's PostgreSQL backend (VmHWM), when the server is on this machine."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = int(cursor.fetchone()[0])
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

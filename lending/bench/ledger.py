@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from lending.bench.common import Comparison, Poster, RawSQL, compare
+from lending.bench.common import Comparison, Measurement, Poster, RawSQL, compare
 from lending.ledger.chart import AccountType
 from lending.ledger.models import LedgerAccount
 from lending.ledger.services import Line, account_open, journal_post, platform_account
@@ -121,4 +121,23 @@ def run(*, journals: int, rounds: int, lenders: int, out: Callable[[str], None])
         rounds=rounds,
         unit="journals",
         out=out,
+    )
+
+
+TARGET_PER_SECOND = 150
+TARGET_RATIO = 0.5
+
+
+def measure(*, out: Callable[[str], None], journals: int, rounds: int, lenders: int) -> Measurement:
+    result = run(journals=journals, rounds=rounds, lenders=lenders, out=out)
+    return Measurement(
+        operation=f"journal_post: a repayment's journal ({lenders + 1} transfers)",
+        size=f"{rounds} x {journals} journals",
+        seconds=1 / result.service_per_second,
+        per="journal",
+        rate=result.service_per_second,
+        unit="journals",
+        ratio=result.ratio,
+        target=f">= {TARGET_PER_SECOND}/s and >= {TARGET_RATIO}",
+        meets=result.service_per_second >= TARGET_PER_SECOND and result.ratio >= TARGET_RATIO,
     )

@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts import services as people
-from lending.bench.common import Comparison, Poster, RawSQL, compare
+from lending.bench.common import Comparison, Measurement, Poster, RawSQL, compare
 from lending.ledger.chart import AccountType
 from lending.ledger.services import Line, journal_post, lender_wallet, platform_account
 from lending.ledger.sql import ACCOUNT, JOURNAL, TRANSFER
@@ -215,3 +215,21 @@ def run(*, repayments: int, rounds: int, lenders: int, out: Callable[[str], None
         raw_posters[index](key, n)
 
     return compare(service=service, raw=raw, count=repayments, rounds=rounds, unit="repayments", out=out)
+
+
+TARGET_PER_SECOND = 150
+
+
+def measure(*, out: Callable[[str], None], repayments: int, rounds: int, lenders: int) -> Measurement:
+    result = run(repayments=repayments, rounds=rounds, lenders=lenders, out=out)
+    return Measurement(
+        operation=f"repayment_record on a {lenders}-lender loan",
+        size=f"{rounds} x {repayments} repayments",
+        seconds=1 / result.service_per_second,
+        per="repayment",
+        rate=result.service_per_second,
+        unit="repayments",
+        ratio=result.ratio,
+        target=f">= {TARGET_PER_SECOND}/s",
+        meets=result.service_per_second >= TARGET_PER_SECOND,
+    )

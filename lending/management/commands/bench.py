@@ -1,9 +1,14 @@
-"""`manage.py bench ledger|repayments`: the product's code next to a raw-SQL reference, in one run."""
+"""`manage.py bench [target]`: the product's code next to a raw-SQL reference, in one run.
+
+With no target, every benchmark at `--scale small|medium|full`, printed as one table
+(`lending.bench.table`); with one, that benchmark alone with its details.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test.utils import override_settings
 
-from lending.bench import close, dashboard, ledger, repayments
+from lending.bench import close, dashboard, ledger, repayments, scale, table
 from lending.bench.common import Comparison
 from lending.bench.scratch import scratch_database
 from lending.ledger.reconcile import reconcile
@@ -55,17 +60,34 @@ def positive(value: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Benchmark part of the product against a raw-SQL reference on a scratch database: ledger, repayments, close."
+    help = "Benchmark the product against raw-SQL references on scratch databases: every benchmark as a table, or one."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=[*sorted(TARGETS), "close", "dashboard"], help="what to benchmark")
+        parser.add_argument(
+            "target", nargs="?", choices=[*sorted(TARGETS), "close", "dashboard", "scale"],
+            help="one benchmark; none: every benchmark at --scale, as one table",
+        )  # fmt: skip
+        parser.add_argument("--scale", choices=table.SCALES, default="small",
+                            help="the table's sizes: small (CI), medium, full (the README's figures)")  # fmt: skip
+        parser.add_argument("--only", default="", help="the table: only these benchmarks, comma-separated")
         parser.add_argument("--count", "--journals", type=positive, default=500, help="operations per round and method")
         parser.add_argument("--rounds", type=positive, default=5, help="timed rounds per method (median reported)")
-        parser.add_argument("--lenders", type=positive, default=40, help="lenders each repayment is split among")
-        parser.add_argument("--loans", type=positive, default=100_000, help="close: paying-back loans to seed")
+        parser.add_argument("--lenders", type=positive, default=None,
+                            help="lenders a repayment is split among (40); scale: lenders per loan (30)")  # fmt: skip
+        parser.add_argument("--loans", type=positive, default=100_000, help="close, scale: paying-back loans to seed")
         parser.add_argument("--lender-loans", type=positive, default=2_000, help="dashboard: the lender's loans")
+        parser.add_argument("--overdue-per-mille", type=int, default=scale.OVERDUE_PER_MILLE,
+                            help="scale: loans per thousand overdue past the 6-month default rule (10)")  # fmt: skip
+        parser.add_argument("--no-reconcile", action="store_true", help="scale: skip reconcile after the close")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["target"] is None:
+            self._table(options)
+            return
+        if options["target"] == "scale":
+            self._scale(options)
+            return
+        options["lenders"] = options["lenders"] or 40
         if options["target"] == "close":
             self._close(options)
             return
@@ -128,3 +150,45 @@ class Command(BaseCommand):
         with override_settings(DEBUG=False), scratch_database() as name:
             out(f"bench dashboard: scratch database {name}; machine: {os.cpu_count()} cores, one process, DEBUG off")
             dashboard.report(dashboard.run(loans=options["lender_loans"], rounds=options["rounds"], out=out), out)
+
+    def _table(self, options: dict[str, Any]) -> None:
+        known = [b.name for b in table.BENCHMARKS]
+        only = [name.strip() for name in options["only"].split(",") if name.strip()]
+        unknown = [name for name in only if name not in known]
+        if unknown:
+            raise CommandError(f"--only: {', '.join(unknown)} is not a benchmark; choose from {', '.join(known)}.")
+        started = time.perf_counter()
+        rows, machine = table.run_all(scale=options["scale"], only=only, out=self.stdout.write, err=self.stderr.write)
+        self.stdout.write("")
+        self.stdout.write(f"bench --scale {options['scale']} on {machine}")
+        for line in [*table.format_table(rows), *table.footer(rows, time.perf_counter() - started)]:
+            self.stdout.write(line)
+        failed = [row.benchmark for row in rows if row.error]
+        if failed:
+            raise CommandError(f"{len(failed)} benchmark(s) failed: {', '.join(failed)} (traceback above).")
+
+    def _scale(self, options: dict[str, Any]) -> None:
+        lenders = options["lenders"] or 30
+        if lenders > 200:
+            raise CommandError(f"--lenders: {lenders} lenders of $25-50 would make a loan above LOAN_MAX_CENTS; "
+                               "use at most 200.")  # fmt: skip
+        overdue = options["overdue_per_mille"]
+        if not 0 <= overdue <= 1000 - scale.LATE_PER_MILLE:
+            raise CommandError(f"--overdue-per-mille: {overdue} is not between 0 and {1000 - scale.LATE_PER_MILLE}.")
+        if connection.vendor != "postgresql":
+            raise CommandError("bench scale needs PostgreSQL (it seeds with generate_series): set DATABASE_URL.")
+        out = self.stdout.write
+        with override_settings(DEBUG=False), scratch_database() as name:
+            out(f"bench scale: {options['loans']:,} paying-back loans x {lenders} lenders, ledger-consistent; "
+                f"scratch database {name}; {os.cpu_count()} cores, one process")  # fmt: skip
+            figures = scale.run(
+                loans=options["loans"], lenders=lenders, rounds=options["rounds"], overdue_per_mille=overdue,
+                check=not options["no_reconcile"], out=out,
+            )  # fmt: skip
+        target = scale.CLOSE_SECONDS_PER_100K * options["loans"] / 100_000
+        seed_target = scale.SEED_SECONDS_PER_100K_X30 * options["loans"] * lenders / 3_000_000
+        seeded = "meets" if figures["portfolio"].seconds <= seed_target else "MISSES"
+        closed = "meets" if figures["close_seconds"] <= target else "MISSES"
+        out(f"target: seed in {seed_target:.1f}s: {seeded}; close in {target:.1f}s: {closed}")
+        if figures.get("reconciled") is False:
+            raise CommandError("the seeded portfolio does not reconcile after the close (violations above).")

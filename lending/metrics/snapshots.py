@@ -110,32 +110,40 @@ def _group_sql(dimension: str) -> str:
 
 def _lender_sql() -> str:
     """Per lender: their stake in each loan. Principal is theirs exactly (from their receipts); what a
-    loan has past due, due and paid to date is taken pro rata to their stake (rounded down)."""
+    loan has past due, due and paid to date is taken pro rata to their stake (rounded down).
+
+    A lender's principal repaid and recovered as of the date is their position's running total less
+    the receipts of repayments received after the date: the repayment service keeps the position
+    equal to the sum of the receipts, and a nightly close reads only the few receipts of today,
+    not every receipt ever written (which made this dimension most of a large close).
+    """
     position, split, repayment = (
         LenderPosition._meta.db_table,
         RepaymentSplit._meta.db_table,
         Repayment._meta.db_table,
     )
-    return f"""{_per_loan_sql()}, lender_paid AS (
+    return f"""{_per_loan_sql()}, later AS (
         SELECT s.lender_id, r.loan_id,
                SUM(CASE WHEN r.is_recovery THEN 0 ELSE s.principal_cents END) AS principal,
                SUM(CASE WHEN r.is_recovery THEN s.principal_cents ELSE 0 END) AS recovered
         FROM {split} s JOIN {repayment} r ON r.id = s.repayment_id
-        WHERE r.received_on <= %(d)s GROUP BY s.lender_id, r.loan_id
+        WHERE r.received_on > %(d)s GROUP BY s.lender_id, r.loan_id
+    ), stake AS (
+        SELECT p.lender_id, p.loan_id, p.lent_cents,
+               p.principal_repaid_cents - COALESCE(lt.principal, 0) AS principal,
+               p.recovered_cents - COALESCE(lt.recovered, 0) AS recovered
+        FROM {position} p LEFT JOIN later lt ON lt.lender_id = p.lender_id AND lt.loan_id = p.loan_id
+        WHERE p.lent_cents > 0
     ), shaped AS (
         SELECT CAST(p.lender_id AS VARCHAR(20)) AS group_key, f.currency, f.status, f.days_past_due,
                p.lent_cents AS amount,
-               CASE WHEN f.status = 'paying_back' THEN p.lent_cents - COALESCE(lp.principal, 0) ELSE 0 END
-                   AS outstanding,
+               CASE WHEN f.status = 'paying_back' THEN p.lent_cents - p.principal ELSE 0 END AS outstanding,
                f.past_due * p.lent_cents / f.amount AS past_due,
                f.due_to_date * p.lent_cents / f.amount AS due_to_date,
                f.repaid_to_date * p.lent_cents / f.amount AS repaid_to_date,
-               COALESCE(lp.principal, 0) + COALESCE(lp.recovered, 0) AS repaid,
-               CASE WHEN f.status = 'defaulted'
-                    THEN p.lent_cents - COALESCE(lp.principal, 0) - COALESCE(lp.recovered, 0) ELSE 0 END AS lost
-        FROM figures f JOIN {position} p ON p.loan_id = f.loan_id
-        LEFT JOIN lender_paid lp ON lp.lender_id = p.lender_id AND lp.loan_id = f.loan_id
-        WHERE p.lent_cents > 0
+               p.principal + p.recovered AS repaid,
+               CASE WHEN f.status = 'defaulted' THEN p.lent_cents - p.principal - p.recovered ELSE 0 END AS lost
+        FROM figures f JOIN stake p ON p.loan_id = f.loan_id
     ){_AGGREGATE}"""
 
 

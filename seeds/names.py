@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import random
 
-FIRST = (
-    "Ama", "Kofi", "Nia", "Tariq", "Lucía", "Mateo", "Sokha", "Dara", "Amina", "Joseph", "Grace", "Rosa",
-    "Juan", "Maria", "Aigerim", "Nodira", "Thi", "Minh", "Esperanza", "Wanjiru", "Otieno", "Fatima", "Ibrahim",
-    "Marisol", "Jorge", "Ana", "Chiara", "Rahel", "Yusuf", "Zainab", "Imelda", "Ruth", "Samuel", "Pilar",
+FEMALE = (
+    "Ama", "Nia", "Lucía", "Sokha", "Amina", "Grace", "Rosa", "Maria", "Aigerim", "Nodira", "Thi", "Esperanza",
+    "Wanjiru", "Fatima", "Marisol", "Ana", "Chiara", "Rahel", "Zainab", "Imelda", "Ruth", "Pilar",
 )  # fmt: skip
+MALE = (
+    "Kofi", "Tariq", "Mateo", "Dara", "Joseph", "Juan", "Minh", "Otieno", "Ibrahim", "Jorge", "Yusuf", "Samuel",
+    "Kwame", "Carlos", "Sovann", "Hamid", "Diego", "Emeka", "Arman", "Luis", "Tomás", "Daniel",
+)  # fmt: skip
+FIRST = FEMALE + MALE
 LAST = (
     "Achieng", "Mensah", "Okello", "Quispe", "Mamani", "Reyes", "Santos", "Chan", "Sok", "Nguyen", "Haddad",
     "Kamau", "Mwangi", "Torres", "Flores", "Bautista", "Dela Cruz", "Abdullah", "Diallo", "Traoré", "Ortiz",
@@ -37,8 +41,10 @@ PURPOSES = {
 }
 
 
-def borrower_name(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+def borrower_name(rng: random.Random, gender: str = "") -> str:
+    """A made-up name; for a loan whose real borrower was a woman or a man, a name to match."""
+    first = {"female": FEMALE, "male": MALE}.get(gender, FIRST)
+    return f"{rng.choice(first)} {rng.choice(LAST)}"
 
 
 def lender_name(rng: random.Random) -> str:

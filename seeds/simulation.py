@@ -227,7 +227,9 @@ def _post(cast: Cast, day: date, report: DayReport) -> None:
         draw = loan_draws()[row]
         rng = random.Random(f"{cast.world.seed}:loan:{(day - cast.world.started_on).days}:{n}")
         partner = _partner(cast, draw)
-        borrower = people.borrower_create(display_name=borrower_name(rng), country=draw.country, partner=partner)
+        borrower = people.borrower_create(
+            display_name=borrower_name(rng, draw.gender), country=draw.country, partner=partner
+        )
         loan = loan_apply(
             actor=cast.staff,
             borrower=borrower,

@@ -18,6 +18,7 @@ from lending.loans.models import LenderPosition, Loan, Repayment, Share
 from lending.metrics.models import PortfolioSnapshot
 from seeds.demo import build_demo, build_portfolio
 from seeds.models import DemoWorld, SimulatedLoan
+from seeds.names import FEMALE, MALE, borrower_name
 from seeds.profile import behaviour, loan_draws, quantile
 from seeds.simulation import funding_plan, loans_posted_on, repayment_plan, simulate
 
@@ -248,3 +249,11 @@ def test_the_committed_profile_keeps_the_real_distributions():
     cuts = behaviour().days_late_cuts
     assert quantile(cuts, 0.0) == cuts[0]
     assert quantile(cuts, 0.999999) <= cuts[-1]
+
+
+def test_generated_names_match_the_real_borrowers_gender_and_copy_no_one():
+    rng = random.Random(0)
+    for _ in range(200):
+        assert borrower_name(rng, "female").split()[0] in FEMALE
+        assert borrower_name(rng, "male").split()[0] in MALE
+    assert borrower_name(rng, "").split()[0] in FEMALE + MALE

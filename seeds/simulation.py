@@ -172,8 +172,9 @@ def funding_plan(*, seed: int, key: str, draw: LoanDraw, shares: int, lenders: i
 @dataclass(frozen=True)
 class RepaymentPlan:
     days_late: tuple[int, ...]  # per installment number - 1
-    short: tuple[float | None, ...]  # the share of what is due paid, or None for all of it
-    stops_after: float | None  # the share of principal repaid after which the borrower stops paying
+    # Shares as whole basis points (1/10,000), so amounts are worked out in integers, never floats.
+    short: tuple[int | None, ...]  # the share of what is due paid, or None for all of it
+    stops_after: int | None  # the share of principal repaid after which the borrower stops paying
 
 
 def repayment_plan(*, seed: int, key: str, installments: int) -> RepaymentPlan:
@@ -181,12 +182,18 @@ def repayment_plan(*, seed: int, key: str, installments: int) -> RepaymentPlan:
     facts = behaviour()
     late = tuple(round(quantile(facts.days_late_cuts, rng.random())) for _ in range(installments))
     short = tuple(
-        quantile(facts.short_payment_fraction_cuts, rng.random()) if rng.random() < facts.short_payment_share else None
+        _basis_points(quantile(facts.short_payment_fraction_cuts, rng.random()))
+        if rng.random() < facts.short_payment_share
+        else None
         for _ in range(installments)
     )
     stops = rng.random() < facts.stop_paying_share
     stop_share = facts.repaid_share_when_stopped[int(rng.random() * len(facts.repaid_share_when_stopped))]
-    return RepaymentPlan(days_late=late, short=short, stops_after=stop_share if stops else None)
+    return RepaymentPlan(days_late=late, short=short, stops_after=_basis_points(stop_share) if stops else None)
+
+
+def _basis_points(share: float) -> int:
+    return round(share * 10_000)
 
 
 def loans_posted_on(world: DemoWorld, day: date) -> list[int]:
@@ -349,10 +356,10 @@ def _repay_one(cast: Cast, day: date, loan_id: int, number: int, plan: Repayment
     )  # fmt: skip
     short = plan.short[number - 1]
     if short is not None and number < len(rows):  # the last installment is paid in full, or late
-        owed = max(1, int(owed * short))
+        owed = max(1, owed * short // 10_000)
     if plan.stops_after is not None:
         repaid = sum(r.paid_principal_cents for r in rows)
-        owed = min(owed, int(loan.amount_cents * plan.stops_after) - repaid)
+        owed = min(owed, loan.amount_cents * plan.stops_after // 10_000 - repaid)
     if owed <= 0:
         return
     repayment_record(

@@ -106,7 +106,7 @@ def reference_classification(on: date) -> int:
         return cursor.rowcount
 
 
-def _median_seconds(work: Callable[[], Any], repeats: int) -> float:
+def median_seconds(work: Callable[[], Any], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -125,7 +125,7 @@ def run(*, loans: int, repeats: int, out: Callable[[str], None]) -> dict[str, fl
     close_seconds = time.perf_counter() - started
     for name, step in result.steps.items():
         out(f"  step {name:<20} {step['rows']:>9} rows {step['seconds']:8.2f}s")
-    service = _median_seconds(lambda: refresh_arrears(on), repeats)
-    reference = _median_seconds(lambda: reference_classification(on), repeats)
+    service = median_seconds(lambda: refresh_arrears(on), repeats)
+    reference = median_seconds(lambda: reference_classification(on), repeats)
     return {"close_seconds": close_seconds, "loans_per_second": loans / close_seconds, "arrears_seconds": service,
             "reference_seconds": reference, "ratio": reference / service}  # fmt: skip

@@ -30,7 +30,6 @@ Shape of loan i (deterministic, no randomness):
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,7 +43,7 @@ from django.test.utils import override_settings
 
 from accounts import services as people
 from accounts.models import BorrowerProfile, LenderProfile, Role, User
-from lending.bench.close import reference_classification
+from lending.bench.close import median_seconds, reference_classification
 from lending.bench.common import Measurement, peak_rss_mib, postgres_peak_rss_mib
 from lending.jobs.close import close_business_day
 from lending.jobs.steps import refresh_arrears
@@ -606,15 +605,6 @@ def orphans() -> dict[str, int]:
     return found
 
 
-def _seconds(work: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def _database_mib() -> float:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
@@ -648,8 +638,8 @@ def run(
     for name, step in result.steps.items():
         out(f"  step {name:<20} {step['rows']:>9,.0f} rows {step['seconds']:8.2f}s")
     out(f"close of {portfolio.close_on}: {close_seconds:.1f}s; load average after: {_load()}")
-    service = _seconds(lambda: refresh_arrears(portfolio.close_on), rounds)
-    reference = _seconds(lambda: reference_classification(portfolio.close_on), rounds)
+    service = median_seconds(lambda: refresh_arrears(portfolio.close_on), rounds)
+    reference = median_seconds(lambda: reference_classification(portfolio.close_on), rounds)
     out(f"arrears step {service:.2f}s vs single-statement SQL {reference:.2f}s (median of {rounds})")
     figures: dict[str, Any] = {
         "portfolio": portfolio, "close_seconds": close_seconds, "steps": result.steps, "arrears_seconds": service,

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentTypeError
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from lending.jobs.close import CloseRefused
+from lending.jobs.management.commands.close_business_day import iso_date
 from seeds.demo import LENDERS
 from seeds.simulation import SimulationError, portfolio_summary, simulate
-
-
-def iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ArgumentTypeError(f"{text!r} is not a date like 2026-01-31") from None
 
 
 class Command(BaseCommand):

@@ -7,10 +7,13 @@ x 5 placeholders was re-parsed on every call. SQLite has no arrays and gets a VA
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, models
+
+Rows = list[tuple[Any, ...]]
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
@@ -22,9 +25,29 @@ def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
 
 def _columns_as_arrays(
     fields: Sequence[models.Field[Any, Any]], rows: Sequence[tuple[Any, ...]]
-) -> tuple[str, list[list[Any]]]:
-    casts = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    return f"unnest({casts})", [list(column) for column in zip(*rows, strict=True)]
+) -> tuple[str, list[Any]]:
+    types = [field.db_type(connection) for field in fields]
+    casts = ", ".join(f"%s::{db_type}[]" for db_type in types)
+    columns = zip(*rows, strict=True)
+    return f"unnest({casts})", [
+        int_array(column) if db_type in _INTEGER_TYPES else list(column)
+        for db_type, column in zip(types, columns, strict=True)
+    ]
+
+
+_INTEGER_TYPES = {"bigint", "integer", "smallint"}
+
+
+def int_array(values: Sequence[int | None]) -> str:
+    """Whole numbers (or None) as one PostgreSQL array literal, '{1,NULL,3}', to be cast with ::bigint[].
+
+    psycopg adapts a Python list element by element through a regular expression; for the 40-lender
+    columns of a repayment that cost more than the statement took to run. A bool or a float would
+    print as something other than a whole number, so only ints are taken.
+    """
+    if any(type(v) is not int and v is not None for v in values):
+        raise TypeError("int_array takes whole numbers (or None) only")
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -55,7 +78,8 @@ def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
 
 
 def add_to_columns(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[int, ...]]) -> int:
-    """For each (pk, delta, delta, ...) row, add the deltas to `columns` in one UPDATE; return rows updated.
+    """For each (pk, delta, delta, ...) row, add the deltas to `columns` in one UPDATE; return rows updated
+    (-1 inside `pipeline()` on PostgreSQL, where the count is not known until later).
 
     Django's bulk_update builds a CASE expression per row and column, which for 40 lender
     positions cost more than the whole ledger posting; this is one join instead.
@@ -79,3 +103,56 @@ def add_to_columns(model: type[models.Model], columns: Sequence[str], rows: Sequ
                 [v for row in rows for v in row],
             )
         return cursor.rowcount
+
+
+# --- pipelining -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def pipeline() -> Iterator[None]:
+    """Send the statements inside to PostgreSQL without waiting for each answer (psycopg's pipeline mode).
+
+    A statement's rows, and any error it raised, arrive when they are read (`send(...)()`) or when
+    the block ends, so statements sent one after another share one round trip. A repayment to 40
+    lenders was 16 round trips of 0.2 to 0.4 ms each on a 2-core machine, more than half of its time.
+
+    Use it inside the caller's atomic block, around statements whose errors end that block: a
+    database error in pipeline mode fails every later statement until the block ends, so code that
+    catches a database error and carries on (a savepoint rollback, `get_or_create`) must run outside.
+    Reentrant: an inner block joins the outer one. Elsewhere (SQLite) it is a plain block.
+    """
+    if connection.vendor != "postgresql" or getattr(connection, "_lending_pipeline", False):
+        yield
+        return
+    connection.ensure_connection()
+    connection._lending_pipeline = True  # type: ignore[attr-defined]
+    try:
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            yield
+    finally:
+        connection._lending_pipeline = False  # type: ignore[attr-defined]
+
+
+def send(sql: str, params: Sequence[Any]) -> Callable[[], Rows]:
+    """Execute `sql`, a statement that returns rows (a SELECT, or RETURNING); the function returned gives them.
+
+    Inside `pipeline()` on PostgreSQL the rows are awaited only when that function is called, with
+    everything sent before it; elsewhere they are read at once. Statements that return no rows need
+    no `send`: executed inside `pipeline()`, they travel with the next read or the block's end.
+    """
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        if not getattr(connection, "_lending_pipeline", False):
+            rows = cursor.fetchall()
+            cursor.close()
+            return lambda: rows
+    except BaseException:
+        cursor.close()
+        raise
+
+    def read() -> Rows:
+        with cursor:
+            return cursor.fetchall()
+
+    return read

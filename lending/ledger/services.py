@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from lending.db import pipeline
 from lending.ledger import sql
 from lending.ledger.chart import CHART, AccountType, Bound, account_code
 from lending.ledger.errors import (
@@ -327,18 +328,19 @@ def _write(
 
 
 def _write_rows(journal: Journal, triples: Sequence[tuple[int, int, int]]) -> Journal:
-    journal_id = sql.insert_journal(journal)
-    if journal_id is None:
-        return _replay(journal.idempotency_key, journal.fingerprint)
     deltas = _deltas(triples)
-    accounts = sql.lock_accounts(list(deltas))  # before any transfer row: ids then follow lock order
-    if len(accounts) != len(deltas):
-        raise InvalidJournal(f"unknown ledger account(s): {sorted(set(deltas) - accounts.keys())}")
-    _check_currencies(triples, accounts)
-    _check_bounds(deltas, accounts)
-    sql.insert_transfers(journal_id, [(d, c, amount, accounts[d].currency) for d, c, amount in triples])
-    if sql.add_to_balances(deltas) != len(deltas):
-        raise InvalidJournal("a ledger account vanished while posting")
+    with pipeline():  # the journal row and the account locks in one round trip, the writes in the next
+        inserted = sql.insert_journal(journal)
+        locking = sql.lock_accounts(list(deltas))  # before any transfer row: ids then follow lock order
+        journal_id, accounts = inserted(), locking()
+        if journal_id is None:
+            return _replay(journal.idempotency_key, journal.fingerprint)
+        if len(accounts) != len(deltas):
+            raise InvalidJournal(f"unknown ledger account(s): {sorted(set(deltas) - accounts.keys())}")
+        _check_currencies(triples, accounts)
+        _check_bounds(deltas, accounts)
+        sql.insert_transfers(journal_id, [(d, c, amount, accounts[d].currency) for d, c, amount in triples])
+        sql.add_to_balances(deltas)  # every account is locked above, so every row is there to update
     journal.pk = journal_id
     journal._state.adding = False
     journal._state.db = connection.alias

@@ -8,12 +8,12 @@ Only `lending.ledger.services` calls these, inside its own transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
 
-from lending.db import add_to_columns, insert_rows
+from lending.db import add_to_columns, insert_rows, send
 from lending.ledger.models import Journal, LedgerAccount, Transfer
 
 ACCOUNT = LedgerAccount._meta.db_table
@@ -40,36 +40,33 @@ def account_ids(codes: Sequence[str]) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
-def insert_journal(journal: Journal) -> int | None:
-    """Insert the (unsaved) journal row and return its id, or None if its key is taken by a committed twin.
+def insert_journal(journal: Journal) -> Callable[[], int | None]:
+    """Insert the (unsaved) journal row; the function returned gives its id, or None if a committed twin has the key.
 
     A concurrent twin that has not committed yet makes this statement wait for it, so the key is
-    decided exactly once: by the first transaction to commit.
+    decided exactly once: by the first transaction to commit. (Sent, not awaited: see `db.send`.)
     """
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {JOURNAL} (idempotency_key, kind, description, effective_at, created_at, fingerprint, "
-            "reverses_id, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-            [journal.idempotency_key, journal.kind, journal.description, adapt(journal.effective_at),
-             adapt(journal.created_at), journal.fingerprint, journal.reverses_id, json.dumps(journal.metadata)],
-        )  # fmt: skip
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+    rows = send(
+        f"INSERT INTO {JOURNAL} (idempotency_key, kind, description, effective_at, created_at, fingerprint, "
+        "reverses_id, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        [journal.idempotency_key, journal.kind, journal.description, adapt(journal.effective_at),
+         adapt(journal.created_at), journal.fingerprint, journal.reverses_id, json.dumps(journal.metadata)],
+    )  # fmt: skip
+    return lambda: next((int(row[0]) for row in rows()), None)
 
 
-def lock_accounts(account_ids: Sequence[int]) -> dict[int, LockedAccount]:
-    """Lock the accounts in primary-key order and read their balances (SQLite locks the whole file)."""
+def lock_accounts(account_ids: Sequence[int]) -> Callable[[], dict[int, LockedAccount]]:
+    """Lock the accounts in primary-key order; the function returned gives their balances (SQLite locks the file)."""
     ordered = sorted(account_ids)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, code, currency, bound, debits_posted_cents, credits_posted_cents FROM {ACCOUNT} "
-            f"WHERE id IN ({', '.join(['%s'] * len(ordered))}) ORDER BY id{lock}",
-            ordered,
-        )
-        return {row[0]: LockedAccount(*row) for row in cursor.fetchall()}
+    rows = send(
+        f"SELECT id, code, currency, bound, debits_posted_cents, credits_posted_cents FROM {ACCOUNT} "
+        f"WHERE id IN ({', '.join(['%s'] * len(ordered))}) ORDER BY id{lock}",
+        ordered,
+    )
+    return lambda: {row[0]: LockedAccount(*row) for row in rows()}
 
 
 def insert_transfers(journal_id: int, rows: Sequence[tuple[int, int, int, str]]) -> None:
@@ -81,12 +78,12 @@ def insert_transfers(journal_id: int, rows: Sequence[tuple[int, int, int, str]])
     )
 
 
-def add_to_balances(deltas: dict[int, tuple[int, int]]) -> int:
-    """Add (debits, credits) to each account's cached totals in one UPDATE; return the rows updated.
+def add_to_balances(deltas: dict[int, tuple[int, int]]) -> None:
+    """Add (debits, credits) to each account's cached totals in one UPDATE, after the accounts are locked.
 
     The CHECK constraints on the account table refuse any result past an account's bound.
     """
-    return add_to_columns(
+    add_to_columns(
         LedgerAccount,
         ["debits_posted_cents", "credits_posted_cents"],
         [(account_id, debits, credits) for account_id, (debits, credits) in deltas.items()],

@@ -18,13 +18,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from lending.db import add_to_columns, insert_row, insert_rows
+from lending.db import add_to_columns, pipeline
 from lending.ledger.errors import IdempotencyConflict
 from lending.ledger.services import account_ids, journal_post_transfers
 from lending.loans import books, permissions, sql
 from lending.loans.allocation import Allocation, allocate, parse_order
 from lending.loans.errors import RepaymentRefused
-from lending.loans.models import LenderPosition, Loan, Repayment, RepaymentSplit
+from lending.loans.models import LenderPosition, Loan, Repayment
 from lending.loans.transitions import loan_transition
 from lending.money import MoneyError, split_cumulative, split_pro_rata
 
@@ -58,12 +58,11 @@ def _replay(repayment_id: int, loan_id: int, amount_cents: int, currency: str, r
     return earlier
 
 
-def _lender_parts(loan: sql.LockedLoan, principal: int, interest_to_lenders: int, recovery: bool) -> list[LenderPart]:
-    stakes = sql.stakes(loan.pk, loan.currency, recovery)
+def _lender_parts(stakes: list[sql.Stake], loan_id: int, principal: int, interest_to_lenders: int) -> list[LenderPart]:
     try:
         principal_parts = split_cumulative(principal, [s.weight for s in stakes], [s.received for s in stakes])
     except MoneyError as exc:
-        raise RepaymentRefused(f"loan {loan.pk}: lenders' positions cannot take this principal ({exc})") from None
+        raise RepaymentRefused(f"loan {loan_id}: lenders' positions cannot take this principal ({exc})") from None
     interest_parts = (
         split_pro_rata(interest_to_lenders, [s.lent for s in stakes]) if interest_to_lenders else [0] * len(stakes)
     )
@@ -82,16 +81,23 @@ def _interest_to_lenders(loan: sql.LockedLoan, interest: int) -> int:
     return split_pro_rata(interest, [int(lender_rate * scale), int((rate - lender_rate) * scale)])[0]
 
 
-def _transfers(
-    loan: sql.LockedLoan, alloc: Allocation, parts: list[LenderPart], platform: int, recovery: bool
-) -> list[tuple[int, int, int]]:
-    """The journal's (debit id, credit id, amount) transfers: principal via escrow, the rest from cash."""
+def _account_ids(
+    loan: sql.LockedLoan, alloc: Allocation, platform: int, recovery: bool, found: dict[str, int]
+) -> dict[str, int]:
+    """{role: account id} of the accounts this repayment posts to, opening any that are new."""
     specs = books.account_specs(loan)
     needed = ["cash"] + ([] if recovery else ["receivable", "escrow"])
     needed += ["fee_income"] if platform else []
     needed += ["borrower_credit"] if alloc.leftover else []
-    ids = account_ids([specs[name] for name in needed])
-    account = {name: ids[specs[name].code] for name in needed}
+    if any(specs[name].code not in found for name in needed):
+        found = account_ids([specs[name] for name in needed])
+    return {name: found[specs[name].code] for name in needed}
+
+
+def _transfers(
+    account: dict[str, int], alloc: Allocation, parts: list[LenderPart], platform: int, recovery: bool
+) -> list[tuple[int, int, int]]:
+    """The journal's (debit id, credit id, amount) transfers: principal via escrow, the rest from cash."""
     cash = account["cash"]
     principal = alloc.sum_of("principal")
     transfers = []
@@ -111,14 +117,10 @@ def _transfers(
 
 
 def _save_progress(
-    repayment_id: int, alloc: Allocation, owed: dict[int, int], parts: list[LenderPart], recovery: bool, on: date
+    key: str, alloc: Allocation, owed: dict[int, int], parts: list[LenderPart], recovery: bool, on: date
 ) -> None:
     """Receipts, lender positions and installments, each in as few statements as the database allows."""
-    insert_rows(
-        RepaymentSplit,
-        ["repayment", "lender", "principal_cents", "interest_cents"],
-        [(repayment_id, p.lender_id, p.principal, p.interest) for p in parts if p.principal or p.interest],
-    )
+    sql.insert_receipts(key, [(p.lender_id, p.principal, p.interest) for p in parts if p.principal or p.interest])
     # Positions change in one statement: (pk, principal repaid, recovered, interest received) deltas.
     add_to_columns(
         LenderPosition,
@@ -130,6 +132,16 @@ def _save_progress(
         ],
     )
     sql.pay_installments(alloc.paid, owed, on)
+
+
+def _read(loan: Loan, key: str) -> sql.RepaymentReads:
+    """The locked loan and what the repayment needs of it, in one round trip when `loan` is up to date."""
+    guess = books.account_specs(loan) if loan.currency else {}
+    with pipeline():
+        reads = sql.read_for_repayment(loan.pk, key, loan.currency, [spec.code for spec in guess.values()])
+    if reads.loan is not None and reads.loan.currency != loan.currency:
+        reads = sql.read_positions(reads, reads.loan.pk, reads.loan.currency)  # the caller's copy was stale
+    return reads
 
 
 @transaction.atomic
@@ -149,8 +161,8 @@ def repayment_record(
     key = f"{loan.pk}:{idempotency_key}"
     if actor is not None:
         permissions.require_can_record_repayment(actor, loan, source)
-    # One statement locks the loan and looks for the key, so a concurrent twin is seen once it has committed.
-    locked = sql.lock_for_repayment(loan.pk, key)
+    reads = _read(loan, key)
+    locked = reads.loan
     if locked is None:
         raise RepaymentRefused(f"loan {loan.pk} does not exist", field="loan")
     if locked.earlier_repayment_id is not None:
@@ -160,22 +172,11 @@ def repayment_record(
     if currency != locked.currency:
         raise RepaymentRefused(f"currency: loan {locked.pk} is repaid in {locked.currency}", field="currency")
     recovery = locked.status == S.DEFAULTED
-    dues = sql.open_dues(locked.pk)
-    alloc = allocate(amount_cents, dues, parse_order(locked.allocation_order))
+    alloc = allocate(amount_cents, reads.dues, parse_order(locked.allocation_order))
     interest, fees, principal = alloc.sum_of("interest"), alloc.sum_of("fees"), alloc.sum_of("principal")
     to_lenders = _interest_to_lenders(locked, interest)
-    parts = _lender_parts(locked, principal, to_lenders, recovery)
+    parts = _lender_parts(reads.stakes(recovery), locked.pk, principal, to_lenders)
     platform = interest - to_lenders + fees
-    kind = "recovery" if recovery else "repayment"
-    journal = journal_post_transfers(
-        idempotency_key=f"repayment:{key}",
-        kind=kind,
-        transfers=_transfers(locked, alloc, parts, platform, recovery),
-        effective_at=books.moment(received_on),
-        description=f"Loan {locked.pk}: {kind} received {received_on}",
-        metadata={"loan": locked.pk, "source": source},
-        savepoint=False,  # this whole function is one atomic block: any error here abandons all of it
-    )
     repayment = Repayment(
         loan_id=locked.pk,
         amount_cents=amount_cents,
@@ -191,16 +192,38 @@ def repayment_record(
         lender_interest_cents=to_lenders,
         platform_cents=platform,
         is_recovery=recovery,
-        journal_id=journal.pk,
         created_at=timezone.now(),
     )
-    repayment.pk = insert_row(Repayment, {f.name: getattr(repayment, f.attname) for f in _REPAYMENT_COLUMNS})
-    repayment._state.adding, repayment._state.db = False, connection.alias
-    owed = {d.key: d.fees + d.interest + d.principal for d in dues}
-    _save_progress(repayment.pk, alloc, owed, parts, recovery, received_on)
+    accounts = _account_ids(locked, alloc, platform, recovery, reads.account_ids)
+    transfers = _transfers(accounts, alloc, parts, platform, recovery)
+    owed = {d.key: d.fees + d.interest + d.principal for d in reads.dues}
+    _write(repayment, transfers, alloc, owed, parts)
     if not recovery and sum(owed.values()) == amount_cents - alloc.leftover:
         loan_transition(loan=Loan(pk=locked.pk), to=S.REPAID, actor=actor, reason="repaid in full", on=received_on)
     return repayment
 
 
-_REPAYMENT_COLUMNS = [f for f in Repayment._meta.concrete_fields if not f.primary_key]
+def _write(
+    repayment: Repayment,
+    transfers: list[tuple[int, int, int]],
+    alloc: Allocation,
+    owed: dict[int, int],
+    parts: list[LenderPart],
+) -> None:
+    """Post the journal and save the repayment, its receipts and the loan's progress: two round trips."""
+    kind = "recovery" if repayment.is_recovery else "repayment"
+    with pipeline():  # the journal's checks wait for one answer; every write after them travels in one more
+        journal = journal_post_transfers(
+            idempotency_key=f"repayment:{repayment.idempotency_key}",
+            kind=kind,
+            transfers=transfers,
+            effective_at=books.moment(repayment.received_on),
+            description=f"Loan {repayment.loan_id}: {kind} received {repayment.received_on}",
+            metadata={"loan": repayment.loan_id, "source": repayment.source},
+            savepoint=False,  # the caller is one atomic block: any error here abandons all of it
+        )
+        repayment.journal_id = journal.pk
+        inserted = sql.insert_repayment(repayment)
+        _save_progress(repayment.idempotency_key, alloc, owed, parts, repayment.is_recovery, repayment.received_on)
+    repayment.pk = inserted()
+    repayment._state.adding, repayment._state.db = False, connection.alias

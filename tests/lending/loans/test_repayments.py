@@ -84,6 +84,22 @@ def test_the_same_key_records_once_and_other_content_under_it_is_refused(loan, t
         pay(loan, 3_001, key="partner-ref-77")
 
 
+def test_a_bare_or_stale_copy_of_the_loan_is_read_afresh_under_the_lock(loan, three):
+    stale = Loan.objects.get(pk=loan.pk)
+    stale.currency, stale.borrower_id = "KES", three[0].pk  # what the caller holds, not what the row says
+    first = pay(stale, 2_000, key="stale")
+    second = pay(Loan(pk=loan.pk), 1_000, key="bare")
+    assert (first.currency, second.currency) == ("USD", "USD")
+    assert [wallet_cents(lender) for lender in three] == [42_500 + 1_500, 45_000 + 1_000, 47_500 + 500]
+    assert books.receivable(loan).balance_cents == 12_000
+    assert reconcile().ok
+
+
+def test_the_repayment_returned_is_the_row_that_was_written(loan):
+    repayment = pay(loan, 2_000, key="as-written")
+    assert Repayment.objects.get(pk=repayment.pk).__dict__ | {"_state": None} == repayment.__dict__ | {"_state": None}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [({"cents": 0}, "amount_cents"), ({"cents": -5}, "amount_cents"), ({"currency": "KES"}, "currency"),

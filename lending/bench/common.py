@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import statistics
 import time
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+
+from lending.db import int_array
 
 Poster = Callable[[str, int], None]
 
@@ -69,11 +72,29 @@ class RawSQL:
         if self.postgres:
             arrays = ", ".join(f"%s::{t}[]" for t in types)
             return f"(SELECT * FROM unnest({arrays}) AS u({', '.join(names)}))", [
-                list(c) for c in zip(*rows, strict=True)
+                int_array(c) if t == "bigint" else list(c) for t, c in zip(types, zip(*rows, strict=True), strict=True)
             ]
         columns = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names))
         values = ", ".join(["(" + ", ".join(["?"] * len(names)) + ")"] * len(rows))
         return f"(SELECT {columns} FROM (VALUES {values}))", [v for row in rows for v in row]
+
+    def pipeline(self) -> Any:
+        """psycopg's pipeline mode on PostgreSQL, as `lending.db.pipeline` gives the product; else nothing."""
+        return self.conn.pipeline() if self.postgres else contextlib.nullcontext()
+
+    def send(self, text: str, params: list[Any]) -> Callable[[], list[tuple[Any, ...]]]:
+        """Execute a statement that returns rows; the function returned gives them (awaited then, in a pipeline)."""
+        cursor = self.conn.cursor()
+        cursor.execute(self.sql(text), params)
+        if not self.postgres:
+            rows = cursor.fetchall()
+            return lambda: rows
+
+        def read() -> list[tuple[Any, ...]]:
+            with cursor:
+                return list(cursor.fetchall())
+
+        return read
 
     def begin(self) -> Any:
         cursor = self.conn.cursor()

@@ -3,7 +3,8 @@
 Each journal debits the processor-cash account and credits 40 lender wallets plus the platform's
 fee income (41 transfers), in its own transaction, as a real repayment would be posted. The raw
 reference does the same inserts, row locks and balance updates with the DB-API connection
-underneath Django (psycopg on PostgreSQL), so the ratio shows what the service layer costs.
+underneath Django (psycopg on PostgreSQL), pipelined into the same round trips as the service, so
+the ratio shows what the service layer costs.
 """
 
 from __future__ import annotations
@@ -64,25 +65,14 @@ def make_raw_poster(fixture: Fixture) -> Poster:
     """The same writes as the service, as hand-written SQL on the raw DB-API connection."""
     db = RawSQL()
     ids = sorted([fixture.source.pk, fixture.fee.pk, *(w.pk for w in fixture.wallets)])
-    n_transfers = len(fixture.wallets) + 1
     lock_sql = db.sql(
         f"SELECT id, currency, bound, debits_posted_cents, credits_posted_cents FROM {ACCOUNT} "
-        f"WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+        f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id FOR UPDATE"
     )
     journal_sql = db.sql(
         f"INSERT INTO {JOURNAL} (idempotency_key, kind, description, effective_at, created_at, fingerprint, "
         "reverses_id, metadata) VALUES (%s, %s, %s, %s, %s, %s, NULL, %s) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
-    )
-    transfer_sql = db.sql(
-        f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
-        f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * n_transfers)}"
-    )
-    update_sql = db.sql(
-        f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.column2, "
-        f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.column3 FROM (VALUES "
-        + ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))"] * (n_transfers + 1))
-        + f") AS v WHERE {ACCOUNT}.id = v.column1"
     )
     adapt = connection.ops.adapt_datetimefield_value
 
@@ -93,20 +83,30 @@ def make_raw_poster(fixture: Fixture) -> Poster:
             ("repayment|" + ";".join(f"{fixture.source.pk}>{c}:{a}" for c, a in credits)).encode()
         ).hexdigest()
         now = adapt(timezone.now())
-        cursor = db.begin()
-        cursor.execute(journal_sql, [key, "repayment", "benchmark repayment", now, now, fingerprint, "{}"])
-        journal_id = cursor.fetchone()[0]
-        if db.postgres:  # SQLite's BEGIN IMMEDIATE already holds the only write lock
-            cursor.execute(lock_sql, [ids])
-            cursor.fetchall()
-        params: list[object] = []
-        for account_id, amount in credits:
-            params += [journal_id, fixture.source.pk, account_id, amount, "USD"]
-        cursor.execute(transfer_sql, params)
-        deltas = [fixture.source.pk, sum(a for _, a in credits), 0]
-        for account_id, amount in credits:
-            deltas += [account_id, 0, amount]
-        cursor.execute(update_sql, deltas)
+        with db.pipeline():  # as the service: the journal row and the locks in one round trip, the writes in one
+            cursor = db.begin()
+            journal = db.send(journal_sql, [key, "repayment", "benchmark repayment", now, now, fingerprint, "{}"])
+            # SQLite's BEGIN IMMEDIATE already holds the only write lock
+            locked = db.send(lock_sql, ids) if db.postgres else list
+            journal_id = journal()[0][0]
+            locked()
+            source, params = db.rows(
+                ["j", "d", "c", "a", "cur"], ["bigint", "bigint", "bigint", "bigint", "varchar"],
+                [(journal_id, fixture.source.pk, account_id, amount, "USD") for account_id, amount in credits],
+            )  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
+                f"SELECT j, d, c, a, cur FROM {source} AS v",
+                params,
+            )
+            deltas = [(fixture.source.pk, sum(a for _, a in credits), 0)] + [(c, 0, a) for c, a in credits]
+            source, params = db.rows(["id", "d", "c"], ["bigint"] * 3, deltas)
+            cursor.execute(
+                f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.d, "
+                f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.c "
+                f"FROM {source} AS v WHERE {ACCOUNT}.id = v.id",
+                params,
+            )
         db.commit(cursor)
 
     return post

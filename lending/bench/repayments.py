@@ -196,8 +196,6 @@ def run(*, repayments: int, rounds: int, lenders: int, out: Callable[[str], None
     needed = (repayments * rounds + 20) // per_loan + 1
     out(f"setting up {2 * needed} loans of {lenders} lenders through the services...")
     loans = build_loans(2 * needed, lenders)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")  # as autovacuum would have by now: fresh tables' plans would be a guess
     service_loans, raw_loans = loans[:needed], loans[needed:]
     state = {"service": 0, "raw": 0}
 

@@ -119,9 +119,10 @@ def pipeline() -> Iterator[None]:
     Use it inside the caller's atomic block, around statements whose errors end that block: a
     database error in pipeline mode fails every later statement until the block ends, so code that
     catches a database error and carries on (a savepoint rollback, `get_or_create`) must run outside.
-    Reentrant: an inner block joins the outer one. Elsewhere (SQLite) it is a plain block.
+    Reentrant: an inner block joins the outer one. Elsewhere (SQLite, or a libpq older than 14
+    without pipeline mode) it is a plain block: the same statements, one round trip each.
     """
-    if connection.vendor != "postgresql" or getattr(connection, "_lending_pipeline", False):
+    if connection.vendor != "postgresql" or getattr(connection, "_lending_pipeline", False) or not _can_pipeline():
         yield
         return
     connection.ensure_connection()
@@ -131,6 +132,12 @@ def pipeline() -> Iterator[None]:
             yield
     finally:
         connection._lending_pipeline = False  # type: ignore[attr-defined]
+
+
+def _can_pipeline() -> bool:
+    import psycopg  # the PostgreSQL backend's driver; never imported on SQLite
+
+    return bool(psycopg.capabilities.has_pipeline())
 
 
 def send(sql: str, params: Sequence[Any]) -> Callable[[], Rows]:

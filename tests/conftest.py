@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from celery.result import allow_join_result
 from django.db import connection
 from django.test import override_settings
 from hypothesis import settings as hypothesis_settings
@@ -35,6 +36,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def joins_allowed() -> Iterator[None]:
+    """Each test may wait on a task's result: the test process is not a task.
+
+    Celery refuses `result.get()` while a process-wide flag says a task is running, and sets that
+    flag around every eager task. Eager tasks run both in the test's thread and in the live
+    server's (Stripe's webhooks); two overlapping ones can restore each other's value and leave the
+    flag set, so a later test's `.get()` on a real worker failed with "Never call result.get()
+    within a task!". Each test starts with the flag clear and puts back what it found.
+    """
+    with allow_join_result():
+        yield
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection
 
 from lending.db import int_array
+from lending.ledger.sql import ACCOUNT, TRANSFER
 
 Poster = Callable[[str, int], None]
 
@@ -95,6 +96,28 @@ class RawSQL:
                 return list(cursor.fetchall())
 
         return read
+
+    def write_transfers(self, cursor: Any, journal_id: int, lines: list[tuple[int, int, int]], currency: str) -> None:
+        """A journal's (debit, credit, amount) transfers, then every account's added totals: two statements."""
+        source, params = self.rows(
+            ["j", "d", "c", "a", "cur"], ["bigint", "bigint", "bigint", "bigint", "varchar"],
+            [(journal_id, d, c, a, currency) for d, c, a in lines],
+        )  # fmt: skip
+        cursor.execute(
+            f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
+            f"SELECT j, d, c, a, cur FROM {source} AS v",
+            params,
+        )
+        deltas: dict[int, list[int]] = {}  # account: [debits, credits] to add
+        for d, c, a in lines:
+            deltas.setdefault(d, [0, 0])[0] += a
+            deltas.setdefault(c, [0, 0])[1] += a
+        source, params = self.rows(["id", "d", "c"], ["bigint"] * 3, [(i, *v) for i, v in sorted(deltas.items())])
+        cursor.execute(
+            f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.d, "
+            f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.c FROM {source} AS v WHERE {ACCOUNT}.id = v.id",
+            params,
+        )
 
     def begin(self) -> Any:
         cursor = self.conn.cursor()

@@ -20,7 +20,7 @@ from lending.bench.common import Comparison, Measurement, Poster, RawSQL, compar
 from lending.ledger.chart import AccountType
 from lending.ledger.models import LedgerAccount
 from lending.ledger.services import Line, account_open, journal_post, platform_account
-from lending.ledger.sql import ACCOUNT, JOURNAL, TRANSFER
+from lending.ledger.sql import ACCOUNT, JOURNAL
 from lending.money import split_pro_rata
 
 FEE_BASIS_POINTS = 300  # 3% of each repayment to the platform in this synthetic shape
@@ -90,23 +90,7 @@ def make_raw_poster(fixture: Fixture) -> Poster:
             locked = db.send(lock_sql, ids) if db.postgres else list
             journal_id = journal()[0][0]
             locked()
-            source, params = db.rows(
-                ["j", "d", "c", "a", "cur"], ["bigint", "bigint", "bigint", "bigint", "varchar"],
-                [(journal_id, fixture.source.pk, account_id, amount, "USD") for account_id, amount in credits],
-            )  # fmt: skip
-            cursor.execute(
-                f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
-                f"SELECT j, d, c, a, cur FROM {source} AS v",
-                params,
-            )
-            deltas = [(fixture.source.pk, sum(a for _, a in credits), 0)] + [(c, 0, a) for c, a in credits]
-            source, params = db.rows(["id", "d", "c"], ["bigint"] * 3, deltas)
-            cursor.execute(
-                f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.d, "
-                f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.c "
-                f"FROM {source} AS v WHERE {ACCOUNT}.id = v.id",
-                params,
-            )
+            db.write_transfers(cursor, journal_id, [(fixture.source.pk, c, a) for c, a in credits], "USD")
         db.commit(cursor)
 
     return post

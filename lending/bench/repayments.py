@@ -25,7 +25,7 @@ from accounts import services as people
 from lending.bench.common import Comparison, Measurement, Poster, RawSQL, compare
 from lending.ledger.chart import AccountType
 from lending.ledger.services import Line, journal_post, lender_wallet, platform_account
-from lending.ledger.sql import ACCOUNT, JOURNAL, TRANSFER
+from lending.ledger.sql import ACCOUNT, JOURNAL
 from lending.loans import books
 from lending.loans.allocation import Due, allocate, parse_order
 from lending.loans.applications import loan_apply, loan_approve, loan_publish, loan_submit
@@ -119,11 +119,7 @@ def raw_poster(loan: Loan) -> Poster:
             ("repayment|" + ";".join(f"{d}>{c}:{a}" for d, c, a in lines)).encode()
         ).hexdigest()
         now = adapt(timezone.now())
-        deltas: dict[int, list[int]] = {}
-        for d, c, a in lines:
-            deltas.setdefault(d, [0, 0])[0] += a
-            deltas.setdefault(c, [0, 0])[1] += a
-        ids = sorted(deltas)
+        ids = sorted({account for d, c, _ in lines for account in (d, c)})
         with db.pipeline():
             journal = db.send(
                 f"INSERT INTO {JOURNAL} (idempotency_key, kind, description, effective_at, created_at, fingerprint, "
@@ -135,22 +131,7 @@ def raw_poster(loan: Loan) -> Poster:
                 f"SELECT id FROM {ACCOUNT} WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}", ids
             )
             journal_id, _ = journal()[0][0], accounts()
-            source, params = db.rows(
-                ["j", "d", "c", "a", "cur"], ["bigint", "bigint", "bigint", "bigint", "varchar"],
-                [(journal_id, d, c, a, "USD") for d, c, a in lines],
-            )  # fmt: skip
-            cur.execute(
-                f"INSERT INTO {TRANSFER} (journal_id, debit_account_id, credit_account_id, amount_cents, currency) "
-                f"SELECT j, d, c, a, cur FROM {source} AS v",
-                params,
-            )
-            source, params = db.rows(["id", "d", "c"], ["bigint"] * 3, [(i, *deltas[i]) for i in ids])
-            cur.execute(
-                f"UPDATE {ACCOUNT} SET debits_posted_cents = {ACCOUNT}.debits_posted_cents + v.d, "
-                f"credits_posted_cents = {ACCOUNT}.credits_posted_cents + v.c "
-                f"FROM {source} AS v WHERE {ACCOUNT}.id = v.id",
-                params,
-            )
+            db.write_transfers(cur, journal_id, lines, "USD")
             repayment = db.send(
                 f"INSERT INTO {repayment_t} (loan_id, amount_cents, currency, received_on, source, idempotency_key, "
                 "recorded_by_id, principal_cents, interest_cents, fees_cents, overpayment_cents, "
@@ -163,7 +144,7 @@ def raw_poster(loan: Loan) -> Poster:
             source, params = db.rows(["l", "p", "i"], ["bigint"] * 3, receipts)
             cur.execute(
                 f"INSERT INTO {split_t} (repayment_id, lender_id, principal_cents, interest_cents) "
-                f"SELECT r.id, v.l, v.p, v.i FROM {repayment_t} r, {source} AS v WHERE r.idempotency_key = %s",
+                f"SELECT r.id, v.l, v.p, v.i FROM {repayment_t} r, {source} AS v WHERE r.idempotency_key = " + db.ph,
                 [*params, f"raw:{key}"],
             )
             changed = [(p[0], part) for p, part in zip(positions, parts, strict=True) if part]

@@ -42,16 +42,20 @@ def _rows(output: str) -> dict[str, list[str]]:
 
 
 def test_tiny_table_measures_each_row_and_skips_postgres_rows_on_sqlite(scratch_allowed: None) -> None:
-    output = _bench("--scale", "tiny", "--only", "ledger,close")
+    output = _bench("--scale", "tiny", "--only", "ledger,repayments,close")
     rows = _rows(output)
-    assert set(rows) == {"ledger", "close"}
-    cells = rows["ledger"]
-    assert cells[2] == "1 x 10 journals"
-    rate = re.fullmatch(r"([\d,.]+) journals/s", cells[4])
-    assert rate, cells
-    assert float(rate.group(1).replace(",", "")) > 0, cells
-    assert float(cells[5]) > 0  # the ratio to the raw-SQL reference, measured in the same run
-    assert cells[7] in ("meets", "**misses**")
+    assert set(rows) == {"ledger", "repayments", "close"}
+    for name, size, unit in (
+        ("ledger", "1 x 10 journals", "journals"),
+        ("repayments", "1 x 10 repayments", "repayments"),
+    ):
+        cells = rows[name]
+        assert cells[2] == size
+        rate = re.fullmatch(rf"([\d,.]+) {unit}/s", cells[4])
+        assert rate, cells
+        assert float(rate.group(1).replace(",", "")) > 0, cells
+        assert float(cells[5]) > 0  # the ratio to the raw-SQL reference, measured in the same run
+        assert cells[7] in ("meets", "**misses**")
     if connection.vendor == "postgresql":
         assert rows["close"][2] == "200 loans"
         assert rows["close"][7] in ("meets", "**misses**")

@@ -78,7 +78,8 @@ class RepaymentReads:
         """
         missing = [row[1] for row in self.positions if row[7] is None]
         if missing:
-            raise LookupError(f"no {self.currency} wallet for lender(s) {missing}")
+            loan = self.loan.pk if self.loan is not None else "?"
+            raise LookupError(f"loan {loan}: no {self.currency} wallet for lender(s) {missing}")
         if recovery:
             return [Stake(r[0], r[1], r[5], r[6], r[2], r[7]) for r in self.positions]
         return [Stake(r[0], r[1], r[2] - r[3], r[4], r[2], r[7]) for r in self.positions]

@@ -68,8 +68,15 @@ def two_queues() -> Iterator[list[str]]:
             stop_worker(worker)
 
 
-def assert_ran_by_workers(steps: dict[str, dict[str, float]], *, workers: set[int]) -> None:
-    assert (steps["expire_fundraising"]["rows"], steps["classify_defaults"]["rows"]) == (3, 2)
+def assert_ran_by_workers(steps: dict[str, dict[str, float]], *, workers: set[int], twins: bool = False) -> None:
+    rows = (steps["expire_fundraising"]["rows"], steps["classify_defaults"]["rows"])
+    if twins:
+        # The copy that marks a range may have met loans its twin had just closed, and counts only its own:
+        # the figures may be short, never over. The state after the close is what proves it right.
+        assert rows[0] <= 3, steps
+        assert rows[1] <= 2, steps
+    else:
+        assert rows == (3, 2), steps
     for name in BY_RANGE:
         assert (steps[name]["ranges"], steps[name]["ran_here"]) == (4, 0), steps
         assert steps[name]["workers"] in workers, steps
@@ -101,7 +108,7 @@ def test_every_range_delivered_twice_to_both_workers_closes_like_one_process(eve
 
     assert result.ran
     # The first copy of a range to finish marks it: whichever worker that was (one may be first every time).
-    assert_ran_by_workers(result.steps, workers={1, 2})
+    assert_ran_by_workers(result.steps, workers={1, 2}, twins=True)
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     wait_for(lambda: sum(broker.llen(queue) for queue in two_queues) == 0)  # the late copies, after the close
     time.sleep(1)  # the last one taken may still be running

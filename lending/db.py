@@ -66,15 +66,14 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
             cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values}", [v for row in rows for v in row])
 
 
-def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
-    """Insert one row from {field name: value} and return its id, without building a model instance."""
-    fields = [_field(model, name) for name in values]
+def insert_row(model: type[models.Model], instance: models.Model) -> Callable[[], int]:
+    """Insert the (unsaved) instance's row without the ORM's save; the function returned gives its id (see `send`)."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     names = ", ".join(str(f.column) for f in fields)
-    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
+    params = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
     placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {model._meta.db_table} ({names}) VALUES ({placeholders}) RETURNING id", params)
-        return int(cursor.fetchone()[0])
+    rows = send(f"INSERT INTO {model._meta.db_table} ({names}) VALUES ({placeholders}) RETURNING id", params)
+    return lambda: int(rows()[0][0])
 
 
 def add_to_columns(model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[int, ...]]) -> int:

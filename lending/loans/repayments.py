@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from lending.db import add_to_columns, pipeline
+from lending.db import add_to_columns, insert_row, pipeline
 from lending.ledger.errors import IdempotencyConflict
 from lending.ledger.services import account_ids, journal_post_transfers
 from lending.loans import books, permissions, sql
@@ -223,7 +223,7 @@ def _write(
             savepoint=False,  # the caller is one atomic block: any error here abandons all of it
         )
         repayment.journal_id = journal.pk
-        inserted = sql.insert_repayment(repayment)
+        inserted = insert_row(Repayment, repayment)
         _save_progress(repayment.idempotency_key, alloc, owed, parts, repayment.is_recovery, repayment.received_on)
     repayment.pk = inserted()
     repayment._state.adding, repayment._state.db = False, connection.alias

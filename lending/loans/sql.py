@@ -138,15 +138,6 @@ def _send_positions(loan_id: int, currency: str) -> Callable[[], Rows]:
     )
 
 
-def insert_repayment(repayment: Repayment) -> Callable[[], int]:
-    """Insert the (unsaved) repayment row; the function returned gives its id (see `db.send`)."""
-    fields = [f for f in Repayment._meta.concrete_fields if not f.primary_key]
-    params = [f.get_db_prep_save(getattr(repayment, f.attname), connection) for f in fields]
-    columns, values = ", ".join(f.column for f in fields), ", ".join(["%s"] * len(fields))
-    rows = send(f"INSERT INTO {REPAYMENT} ({columns}) VALUES ({values}) RETURNING id", params)
-    return lambda: int(rows()[0][0])
-
-
 def insert_receipts(repayment_key: str, receipts: Sequence[tuple[int, int, int]]) -> None:
     """Each lender's (lender id, principal, interest) receipt of the repayment recorded under `repayment_key`.
 

@@ -53,6 +53,26 @@ def compare(
     return Comparison(statistics.median(rates["service"]), statistics.median(rates["raw"]))
 
 
+def commit_ms(samples: int = 100) -> float:
+    """Median time of a one-row INSERT committed on its own, in the current (scratch) database.
+
+    Write benchmarks commit once per journal or repayment, so their rates follow how fast the machine
+    makes a commit durable as much as the code: printed beside the figures, it tells runs on different
+    machines apart. The ratios to the raw-SQL references are the figures to compare across machines.
+    """
+    times = []
+    with connection.cursor() as cursor:  # Django's autocommit: each statement is its own transaction
+        cursor.execute("CREATE TABLE bench_commit_probe (n integer)")
+        try:
+            for n in range(samples):
+                start = time.perf_counter()
+                cursor.execute("INSERT INTO bench_commit_probe (n) VALUES (%s)", [n])
+                times.append(time.perf_counter() - start)
+        finally:
+            cursor.execute("DROP TABLE bench_commit_probe")
+    return statistics.median(times) * 1000
+
+
 class RawSQL:
     """The DB-API connection underneath Django (psycopg on PostgreSQL), with explicit transactions."""
 

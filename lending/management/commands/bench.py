@@ -6,8 +6,6 @@ With no target, every benchmark at `--scale small|medium|full`, printed as one t
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,12 +96,8 @@ class Command(BaseCommand):
         out = self.stdout.write
         # DEBUG makes Django record every query it runs; production does not, so neither does the bench.
         with override_settings(DEBUG=False), scratch_database() as name:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
-                version = str(cursor.fetchone()[0]).split(" on ")[0]
             out(f"bench {options['target']}: {target.what}")
-            out(f"database: {connection.vendor} {version} (scratch database {name})")
-            out(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, one process, DEBUG off")
+            out(f"scratch database {name}; machine: {table.machine()}; DEBUG off")
             rounds, count, lenders = options["rounds"], options["count"], options["lenders"]
             out(f"{rounds} rounds x {count} {target.unit} per method, {lenders} lenders")
             result = target.run(options, out)
@@ -133,7 +127,7 @@ class Command(BaseCommand):
         loans = options["loans"]
         with scratch_database() as name:
             out(f"bench close: one close of business over {loans} paying-back loans")
-            out(f"database: scratch database {name}; machine: {os.cpu_count()} cores, one process")
+            out(f"scratch database {name}; machine: {table.machine()}; one process")
             figures = close.run(loans=loans, repeats=options["rounds"], out=out)
         target = CLOSE_SECONDS_PER_100K * loans / 100_000
         out(f"close: {figures['close_seconds']:.1f}s, {figures['loans_per_second']:.0f} loans/s")
@@ -148,7 +142,7 @@ class Command(BaseCommand):
             raise CommandError("bench dashboard needs PostgreSQL (it seeds with generate_series): set DATABASE_URL")
         out = self.stdout.write
         with override_settings(DEBUG=False), scratch_database() as name:
-            out(f"bench dashboard: scratch database {name}; machine: {os.cpu_count()} cores, one process, DEBUG off")
+            out(f"bench dashboard: scratch database {name}; machine: {table.machine()}; one process, DEBUG off")
             dashboard.report(dashboard.run(loans=options["lender_loans"], rounds=options["rounds"], out=out), out)
 
     def _table(self, options: dict[str, Any]) -> None:
@@ -160,7 +154,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         rows, machine = table.run_all(scale=options["scale"], only=only, out=self.stdout.write, err=self.stderr.write)
         self.stdout.write("")
-        self.stdout.write(f"bench --scale {options['scale']} on {machine}")
+        self.stdout.write(f"bench --scale {options['scale']} on {machine}, one process (funding: threads)")
         for line in [*table.format_table(rows), *table.footer(rows, time.perf_counter() - started)]:
             self.stdout.write(line)
         failed = [row.benchmark for row in rows if row.error]
@@ -180,7 +174,7 @@ class Command(BaseCommand):
         out = self.stdout.write
         with override_settings(DEBUG=False), scratch_database() as name:
             out(f"bench scale: {options['loans']:,} paying-back loans x {lenders} lenders, ledger-consistent; "
-                f"scratch database {name}; {os.cpu_count()} cores, one process")  # fmt: skip
+                f"scratch database {name}; {table.machine()}; one process")  # fmt: skip
             figures = scale.run(
                 loans=options["loans"], lenders=lenders, rounds=options["rounds"], overdue_per_mille=overdue,
                 check=not options["no_reconcile"], out=out,

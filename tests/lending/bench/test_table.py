@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from lending.bench import imports, table
+from lending.bench import common, imports, table
 
 
 @pytest.fixture
@@ -62,6 +62,8 @@ def test_tiny_table_measures_each_row_and_skips_postgres_rows_on_sqlite(scratch_
     else:
         assert rows["close"][7].startswith("skipped: needs PostgreSQL")
     assert "vs raw SQL: the product's speed over a raw-SQL reference doing the same work" in output
+    # The machine line carries what write rates depend on most: a durable commit's time, measured then.
+    assert re.search(r"^bench --scale tiny on \d+ cores, .*\(a one-row commit: \d+\.\d\d ms\)", output, re.M), output
 
 
 def test_a_benchmark_whose_subject_is_missing_is_skipped_before_any_database_is_made(
@@ -95,3 +97,9 @@ def test_scale_refuses_more_lenders_than_a_loan_can_hold() -> None:
 def test_scale_refuses_an_overdue_share_past_what_the_shape_allows() -> None:
     with pytest.raises(CommandError, match=r"--overdue-per-mille: 950 is not between 0 and 900\."):
         _bench("scale", "--loans", "10", "--overdue-per-mille", "950")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commit_probe_times_real_commits_and_leaves_no_table() -> None:
+    assert common.commit_ms(samples=5) > 0
+    assert "bench_commit_probe" not in connection.introspection.table_names()

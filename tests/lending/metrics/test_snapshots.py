@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
 
 from lending.jobs.close import advance_to, close_business_day
 from lending.loans.repayments import repayment_record
@@ -154,3 +155,18 @@ def test_a_recovery_after_default_shrinks_what_is_lost(portfolio):
     assert (row.defaulted_balance, row.amount_lost, row.defaulted_count) == (1_500, 1_500, 1)
     figures = {name: getattr(row, name) for name in FIGURES}
     assert rates(figures)["default_rate_by_amount"] == Decimal("0.300000")  # 1,500 of 5,000 ended
+
+
+def test_the_stored_snapshot_is_what_compute_reads_in_every_dimension_and_leaves_no_table(portfolio):
+    """The close writes each dimension with one INSERT ... SELECT; compute() reads the same rows back."""
+    close_business_day(on=CLOSE_ON)
+    for dimension in PortfolioSnapshot.Dimension.values:
+        stored = PortfolioSnapshot.objects.filter(as_of=CLOSE_ON, dimension=dimension).order_by("key", "currency")
+        assert stored.exists(), dimension
+        assert [_row(r) for r in stored] == [_row(r) for r in compute(CLOSE_ON, dimension)], dimension
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM snapshot_loans")  # the per-loan figures' temporary table is gone
+
+
+def _row(snapshot: PortfolioSnapshot) -> tuple:
+    return (snapshot.key, snapshot.currency, snapshot.loans_by_status, *(getattr(snapshot, f) for f in FIGURES))

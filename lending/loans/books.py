@@ -50,13 +50,18 @@ class LoanLike(Protocol):
     def partner_id(self) -> int | None: ...
 
 
+def escrow_spec(currency: str, ledger_ref: str) -> AccountSpec:
+    """The loan's escrow: its lenders' money in it (what a share purchase credits)."""
+    return AccountSpec(AccountType.LOAN_ESCROW, currency, ref=ledger_ref)
+
+
 def account_specs(loan: LoanLike) -> dict[str, AccountSpec]:
     """The loan's own accounts and the platform's it posts to, by role (cash, escrow, receivable, ...)."""
     cur, ref = loan.currency, loan.ledger_ref
     borrower = AccountSpec(AccountType.BORROWER_PAYABLE, cur, ref=f"borrower:{loan.borrower_id}")
     return {
         "cash": AccountSpec(AccountType.PROCESSOR_CASH, cur),
-        "escrow": AccountSpec(AccountType.LOAN_ESCROW, cur, ref=ref),
+        "escrow": escrow_spec(cur, ref),
         "receivable": AccountSpec(AccountType.LOAN_RECEIVABLE, cur, ref=ref),
         "payable": AccountSpec(AccountType.PARTNER_PAYABLE, cur, ref=f"partner:{loan.partner_id}")
         if loan.partner_id

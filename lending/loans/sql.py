@@ -1,9 +1,10 @@
-"""The reads and writes of recording a repayment, as plain SQL: the hot path of every partner's report.
+"""The reads and writes of recording a repayment and of buying a share, as plain SQL: the hot paths of
+every partner's report and every lender's click.
 
 The ORM issues the same statements, but on a 2-core machine compiling them cost more than the
 database took to run them (see `bench repayments`). Each function here is one statement on
-PostgreSQL and SQLite (the reads, five sent together); only `lending.loans.repayments` calls them,
-inside its own transaction.
+PostgreSQL and SQLite, or a few sent together; only `lending.loans.repayments` and
+`lending.loans.fundraising` call them, inside their own transactions.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from decimal import Decimal
 
 from django.db import connection
 
+from accounts.models import BorrowerProfile
 from lending.db import Rows, int_array, send
 from lending.ledger.chart import AccountType
-from lending.ledger.models import LedgerAccount
+from lending.ledger.models import Journal, LedgerAccount
 from lending.loans.allocation import Due, Paid
-from lending.loans.models import Installment, LenderPosition, Loan, Repayment, RepaymentSplit
+from lending.loans.models import Installment, LenderPosition, Loan, Repayment, RepaymentSplit, Share
 
 LOAN = Loan._meta.db_table
 REPAYMENT = Repayment._meta.db_table
@@ -27,6 +29,9 @@ INSTALLMENT = Installment._meta.db_table
 POSITION = LenderPosition._meta.db_table
 ACCOUNT = LedgerAccount._meta.db_table
 RECEIPT = RepaymentSplit._meta.db_table
+SHARE = Share._meta.db_table
+JOURNAL = Journal._meta.db_table
+BORROWER = BorrowerProfile._meta.db_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +178,82 @@ def pay_installments(paid: Sequence[Paid], owed: dict[int, int], on: date) -> No
                 f"paid_on = %s WHERE id = %s",
                 [part.fees, part.interest, part.principal, on if part.total == owed[part.key] else None, part.key],
             )
+
+
+# --- share purchases ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FundraisingLoan:
+    """What a share purchase needs of its loan, read under the row lock (`Loan`'s fields of the same names)."""
+
+    pk: int
+    status: str
+    currency: str
+    amount_cents: int
+    raised_cents: int
+    share_size_cents: int
+    fundraising_deadline: date | None
+    borrower_user_id: int | None  # the borrower's own login, if they have one: they cannot lend to themselves
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.amount_cents - self.raised_cents
+
+    @property
+    def ledger_ref(self) -> str:
+        return f"loan:{self.pk}"
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseReads:
+    """Everything a share purchase reads, under the loan's row lock, in one round trip."""
+
+    loan: FundraisingLoan | None  # None: no such loan
+    earlier: tuple[int, int, int] | None  # (share id, loan id, amount) bought before under the same key
+    position_id: int | None  # the lender's position in the loan, if they lent to it before
+    account_ids: dict[str, int]  # {code: id} of the accounts asked for that exist
+
+
+def read_for_purchase(loan_id: int, lender_id: int, key: str, account_codes: Sequence[str]) -> PurchaseReads:
+    """Lock the loan, then read its terms, its borrower's login, any share bought under the journal key
+    `key`, the lender's position and the ledger accounts named by `account_codes`: five statements,
+    sent together (see `db.pipeline`). As in `read_for_repayment`, the statements after the lock see
+    a twin that committed while this one waited; `account_codes` are the caller's guess."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    loan = send(
+        f"SELECT id, status, currency, amount_cents, raised_cents, share_size_cents, fundraising_deadline "
+        f"FROM {LOAN} WHERE id = %s{lock}",
+        [loan_id],
+    )
+    borrower = send(
+        f"SELECT b.user_id FROM {BORROWER} b JOIN {LOAN} l ON l.borrower_id = b.id WHERE l.id = %s", [loan_id]
+    )
+    earlier = send(
+        f"SELECT s.id, s.loan_id, s.amount_cents FROM {SHARE} s JOIN {JOURNAL} j ON j.id = s.journal_id "
+        f"WHERE j.idempotency_key = %s",
+        [key],
+    )
+    position = send(f"SELECT id FROM {POSITION} WHERE loan_id = %s AND lender_id = %s", [loan_id, lender_id])
+    codes = ", ".join(["%s"] * len(account_codes))
+    accounts = send(f"SELECT code, id FROM {ACCOUNT} WHERE code IN ({codes})", account_codes) if codes else None
+    rows, borrowers, earlier_rows, positions = loan(), borrower(), earlier(), position()
+    found: dict[str, int] = dict(accounts() if accounts else [])
+    locked = None
+    if rows:
+        pk, status, currency, amount, raised, share_size, deadline = rows[0]
+        if isinstance(deadline, str):  # SQLite hands back text
+            deadline = date.fromisoformat(deadline)
+        user_id = borrowers[0][0] if borrowers else None
+        locked = FundraisingLoan(pk, status, currency, amount, raised, share_size, deadline, user_id)
+    return PurchaseReads(
+        locked, tuple(earlier_rows[0]) if earlier_rows else None, positions[0][0] if positions else None, found
+    )
+
+
+def add_to_loan_raised(loan_id: int, amount_cents: int, new_lenders: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {LOAN} SET raised_cents = raised_cents + %s, lender_count = lender_count + %s WHERE id = %s",
+            [amount_cents, new_lenders, loan_id],
+        )

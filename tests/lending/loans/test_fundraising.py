@@ -72,6 +72,37 @@ def test_several_purchases_by_one_lender_accumulate_in_one_position(listed, make
     assert escrow_cents(loan) == 17_500
 
 
+def test_a_bare_or_stale_copy_of_the_loan_buys_from_the_locked_row(listed, make_lenders):
+    """The purchase reads the loan under its lock: the caller's copy only guesses which accounts to read."""
+    (lender,) = make_lenders(1, 10_000)
+    loan = listed()
+    stale = Loan.objects.get(pk=loan.pk)
+    purchase(loan, lender, 2_500, "first")
+
+    purchase(Loan(pk=loan.pk), lender, 2_500, "bare")  # no currency: nothing to guess from
+    stale.currency = "EUR"  # a wrong guess: the accounts are read again in the loan's own currency
+    purchase(stale, lender, 2_500, "stale")
+
+    loan.refresh_from_db()
+    assert (loan.raised_cents, loan.lender_count) == (7_500, 1)
+    assert LenderPosition.objects.get(loan=loan, lender=lender).lent_cents == 7_500
+    assert wallet_cents(lender) == 2_500
+    assert escrow_cents(loan) == 7_500
+    assert reconcile().ok
+
+
+def test_a_loan_that_does_not_exist_is_refused_by_name(make_lenders):
+    (lender,) = make_lenders(1, 10_000)
+
+    with pytest.raises(ShareRefused) as refused:
+        purchase(Loan(pk=999_999), lender, 2_500, "nowhere")
+
+    assert refused.value.field == "loan"
+    assert "does not exist" in str(refused.value)
+    assert not Journal.objects.filter(kind="share_purchase").exists()
+    assert wallet_cents(lender) == 10_000
+
+
 def test_the_loan_counts_each_lender_once_however_many_shares_they_buy(listed, make_lenders):
     first, second, poor = make_lenders(3, 50_000)
     loan = listed()
